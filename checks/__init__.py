@@ -1,0 +1,1 @@
+"""payprobe's built-in checks, one module each, registered under ``payprobe.checks``."""

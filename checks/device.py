@@ -1,0 +1,179 @@
+"""device: CPU load, memory, storage in the data dir and battery.
+
+On Android psutil raises AccessDenied for much of /proc; every source that
+cannot be read is listed in the evidence as skipped with the reason, and the
+check as a whole is skipped only when nothing could be read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from probe.api import CheckContext, Finding, Metric, Outcome
+
+MB = 1024 * 1024
+
+
+def _unreadable(exc: BaseException) -> str | None:
+    """The reason a source is unreadable, or None when exc is a real bug."""
+    name = type(exc).__name__
+    if name in ("AccessDenied", "ZombieProcess", "NoSuchProcess") or isinstance(
+            exc, (PermissionError, FileNotFoundError, NotImplementedError)):
+        return f"{name}: {exc}" if str(exc) else name
+    if isinstance(exc, OSError):
+        return f"{name}: {exc.strerror or exc}"
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return f"{exc.cmd[0] if isinstance(exc.cmd, list) else exc.cmd} timed out"
+    if isinstance(exc, ValueError):  # unparseable termux-api output
+        return f"unreadable output ({name})"
+    return None
+
+
+class DeviceCheck:
+    name: ClassVar[str] = "device"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = "CPU load, free memory and storage, battery (psutil, termux-api)"
+    timeout_s: ClassVar[float] = 8.0
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        try:
+            import psutil
+        except ImportError:
+            psutil = None
+        out = Outcome()
+        cfg = ctx.config
+        sources: dict[str, str] = {}
+
+        def read(source: str, fn: Callable[[], Any]) -> Any:
+            try:
+                value = fn()
+            except Exception as exc:  # noqa: BLE001 - classified just below
+                reason = _unreadable(exc)
+                if reason is None:
+                    raise
+                sources[source] = f"skipped: {reason}"
+                return None
+            sources[source] = "ok" if value is not None else "skipped: not available here"
+            return value
+
+        if psutil is None:
+            sources["psutil"] = "skipped: psutil is not installed (Termux: pkg install python-psutil)"
+        else:
+            self._load(ctx, out, read, psutil)
+            self._memory(ctx, out, read, psutil)
+            self._connections(out, read, psutil)
+        self._storage(ctx, out, read)
+        self._battery(ctx, out, read, psutil)
+
+        out.evidence.append({"what": "sources", "sources": sources})
+        readable = [s for s, state in sources.items() if state == "ok"]
+        if not readable:
+            return Outcome.skipped("no device source is readable here: " +
+                                   "; ".join(f"{k} {v}" for k, v in sources.items()),
+                                   evidence=out.evidence)
+        skipped = [s for s, state in sources.items() if state != "ok"]
+        bits = [m for m in (self._summary_bits(out)) if m]
+        out.summary = ", ".join(bits) + (f" ({len(skipped)} source(s) unreadable: {', '.join(skipped)})"
+                                         if skipped else "")
+        return out
+
+    @staticmethod
+    def _summary_bits(out: Outcome) -> list[str]:
+        by_name = {m.name: m.value for m in out.metrics if not m.labels.get("stat")}
+        bits = []
+        if "memory_available_bytes" in by_name:
+            bits.append(f"{by_name['memory_available_bytes'] / MB:.0f} MB memory free")
+        if "storage_free_bytes" in by_name:
+            bits.append(f"{by_name['storage_free_bytes'] / MB:.0f} MB storage free")
+        if "battery_percent" in by_name:
+            bits.append(f"battery {by_name['battery_percent']:.0f}%")
+        if "load_per_cpu" in by_name:
+            bits.append(f"load {by_name['load_per_cpu']:.2f}/CPU")
+        return bits
+
+    def _load(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+        load = read("load", psutil.getloadavg)
+        cpus = psutil.cpu_count() or 1
+        if load is None:
+            return
+        per_cpu = load[0] / cpus
+        out.metrics.append(Metric("load_per_cpu", round(per_cpu, 3), "", {"window": "1m"}))
+        if per_cpu >= ctx.config.high_load_per_cpu:
+            out.findings.append(Finding(
+                "device.high_load", "warn",
+                f"the device is busy: load {load[0]:.1f} on {cpus} CPU(s)",
+                data={"load1": load[0], "cpus": cpus}))
+
+    def _memory(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+        mem = read("memory", psutil.virtual_memory)
+        if mem is None:
+            return
+        out.metrics.append(Metric("memory_available_bytes", float(mem.available), "bytes"))
+        out.metrics.append(Metric("memory_total_bytes", float(mem.total), "bytes"))
+        if mem.available < ctx.config.low_memory_mb * MB:
+            out.findings.append(Finding(
+                "device.low_memory", "warn",
+                f"only {mem.available / MB:.0f} MB of memory free; apps may be killed mid-payment",
+                data={"available_mb": round(mem.available / MB)}))
+
+    def _connections(self, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+        conns = read("connections", lambda: psutil.net_connections(kind="inet"))
+        if conns is None:
+            return
+        pids = {c.pid for c in conns if c.pid}
+        out.metrics.append(Metric("network_processes", float(len(pids)), ""))
+        out.metrics.append(Metric("network_connections", float(len(conns)), ""))
+
+    def _storage(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any]) -> None:
+        from probe import paths
+        folder = paths.data_dir()
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        usage = read("storage", lambda: shutil.disk_usage(folder))
+        if usage is None:
+            return
+        out.metrics.append(Metric("storage_free_bytes", float(usage.free), "bytes"))
+        if usage.free < ctx.config.low_storage_mb * MB:
+            out.findings.append(Finding(
+                "device.low_storage", "warn",
+                f"only {usage.free / MB:.0f} MB of storage free; apps cannot update or cache",
+                data={"free_mb": round(usage.free / MB)}))
+
+    def _battery(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+        battery: dict[str, Any] | None = None
+        if ctx.host is not None and ctx.host.termux and shutil.which("termux-battery-status"):
+            battery = read("battery", lambda: _termux_battery(ctx))
+        elif psutil is not None and hasattr(psutil, "sensors_battery"):
+            b = read("battery", psutil.sensors_battery)
+            if b is not None:
+                battery = {"percentage": b.percent, "plugged": bool(b.power_plugged)}
+        if not battery or battery.get("percentage") is None:
+            return
+        percent = float(battery["percentage"])
+        plugged = battery.get("plugged")
+        out.metrics.append(Metric("battery_percent", percent, "%"))
+        if battery.get("power_saving") is not None:
+            out.evidence.append({"what": "power_saving", "value": battery["power_saving"]})
+        if percent <= ctx.config.low_battery_percent and not plugged:
+            out.findings.append(Finding(
+                "device.low_battery", "warn",
+                f"battery at {percent:.0f}% and not charging; power saving may cut background data",
+                data={"percent": percent}))
+
+
+def _termux_battery(ctx: CheckContext) -> dict[str, Any]:
+    """termux-battery-status prints JSON; termux-api can take seconds, so cap it."""
+    proc = subprocess.run(["termux-battery-status"], capture_output=True, text=True,
+                          timeout=ctx.timeout(5.0), check=False,
+                          env={**os.environ, "LC_ALL": "C"})
+    data = json.loads(proc.stdout or "{}")
+    plugged = str(data.get("plugged", "")).upper()
+    return {"percentage": data.get("percentage"),
+            "plugged": plugged not in ("", "UNPLUGGED"),
+            "status": data.get("status"),
+            "power_saving": data.get("power_saving")}

@@ -1,0 +1,305 @@
+"""Configuration: built-in defaults (probe/defaults.toml) overridden key by key
+by a user TOML file, validated into frozen dataclasses.
+
+Every error is a :class:`ConfigError` that names the file, the key path and what
+was expected, e.g. ``config.toml: dns.slow_ms: expected a number, got "fast"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from probe.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
+
+
+def _opt(default: Any, *, minimum: float | None = None, choices: tuple[str, ...] | None = None,
+         doc: str = "") -> Any:
+    meta = {"min": minimum, "choices": choices, "doc": doc}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Resolver:
+    name: str
+    address: str = ""       # "ip" or "ip:port" ("[v6]:port")
+    url: str = ""           # for DoH
+    protocol: str = _opt("udp", choices=("udp", "tcp", "dot", "doh"))
+    hostname: str = ""      # TLS name for DoT/DoH when address is an IP
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    url: str
+    provider: str = ""
+    group: str = _opt("cn", doc="cn | intl: which region the endpoint serves")
+    method: str = _opt("HEAD", choices=("HEAD", "GET"))
+
+
+@dataclass(frozen=True)
+class ConnectivityConfig:
+    check_urls: list[str] = _opt([])
+    weak_signal_dbm: float = -75.0
+    termux_api_timeout_s: float = _opt(4.0, minimum=0.1)
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    names: list[str] = _opt([])
+    resolvers: list[Resolver] = _opt([])
+    slow_ms: float = _opt(300.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    slow_ms: float = _opt(800.0, minimum=0.0)
+    expiry_warn_days: float = _opt(14.0, minimum=0.0)
+    targets: list[str] = _opt([], doc="host or host:port; empty: the https endpoints")
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    ntp_servers: list[str] = _opt([])
+    http_date_urls: list[str] = _opt([])
+    warn_s: float = _opt(30.0, minimum=0.0)
+    fail_s: float = _opt(300.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    samples: int = _opt(5, minimum=1)
+    warn_ms: float = _opt(300.0, minimum=0.0)
+    fail_ms: float = _opt(1000.0, minimum=0.0)
+    loss_warn_ratio: float = _opt(0.1, minimum=0.0)
+    loss_fail_ratio: float = _opt(0.5, minimum=0.0)
+    icmp: bool = True
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    local_ports: list[int] = _opt([])
+    connect_timeout_s: float = _opt(0.3, minimum=0.01)
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class BandwidthConfig:
+    enabled: bool = False
+    mini_server: str = ""
+    max_bytes: int = _opt(25_000_000, minimum=0, doc="cap on data used by one test")
+    low_download_bps: float = _opt(2_000_000.0, minimum=0.0)
+    low_upload_bps: float = _opt(500_000.0, minimum=0.0)
+    on_schedule: bool = False
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    low_memory_mb: float = _opt(200.0, minimum=0.0)
+    low_storage_mb: float = _opt(500.0, minimum=0.0)
+    low_battery_percent: float = _opt(15.0, minimum=0.0)
+    high_load_per_cpu: float = _opt(2.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0)
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = True
+    keep_reports: int = _opt(200, minimum=0, doc="full reports kept for the last N runs")
+    keep_unhealthy_days: float = _opt(30.0, minimum=0.0)
+    keep_days: float = _opt(90.0, minimum=0.0, doc="summary rows older than this are pruned")
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    notify: bool = True
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True)
+class UploadConfig:
+    url: str = ""
+    token_env: str = "PAYPROBE_UPLOAD_TOKEN"
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    deadline_s: float = _opt(20.0, minimum=0.5)
+    lang: str = _opt("auto", choices=("auto", "en", "zh"))
+    ca_file: str = ""
+    connectivity: ConnectivityConfig = field(default_factory=ConnectivityConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    clock: ClockConfig = field(default_factory=ClockConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    bandwidth: BandwidthConfig = field(default_factory=BandwidthConfig)
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    upload: UploadConfig = field(default_factory=UploadConfig)
+    endpoints: list[Endpoint] = _opt([])
+    plugins: dict[str, Any] = _opt({}, doc="free-form sections for third-party checks")
+    source: str = field(default="<defaults>", compare=False)
+
+    def section(self, check_name: str) -> Any:
+        """The config section of a check: a built-in section or plugins.<name>."""
+        if check_name == "endpoints":
+            return self.latency
+        if check_name in {f.name for f in fields(self)} and is_dataclass(getattr(self, check_name)):
+            return getattr(self, check_name)
+        return types.MappingProxyType(dict(self.plugins.get(check_name, {})))
+
+
+# ---------------------------------------------------------------- loading
+
+
+def parse_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text, expected a TOML file") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value (arrays included) replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load(path: str | Path | None = None, *, overrides: dict[str, Any] | None = None) -> Settings:
+    """Defaults, then the user file (if any), then ``overrides``; validated."""
+    data = parse_toml(DEFAULTS_PATH)
+    source = "<defaults>"
+    if path is not None:
+        p = Path(path).expanduser()
+        user = parse_toml(p)
+        _build(Settings, user, str(p), "", partial=True)  # errors name the user's file
+        data = merge(data, user)
+        source = str(p)
+    if overrides:
+        data = merge(data, overrides)
+    settings = _build(Settings, data, source, "")
+    return _with_source(settings, source)
+
+
+def _with_source(settings: Settings, source: str) -> Settings:
+    import dataclasses
+    return dataclasses.replace(settings, source=source)
+
+
+_TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _build(cls: type, data: Any, source: str, prefix: str, *, partial: bool = False) -> Any:
+    where = prefix or "top level"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {where}: expected a table, got {_describe(data)}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls) if f.name != "source"}
+    for key in data:
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f' (did you mean "{near[0]}"?)' if near else ""
+            raise ConfigError(f"{source}: {_join(prefix, key)}: unknown key{hint}")
+    kwargs: dict[str, Any] = {}
+    for name, f in known.items():
+        if name not in data:
+            if not partial and f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError(f"{source}: {_join(prefix, name)}: missing required key")
+            continue
+        kwargs[name] = _convert(hints[name], data[name], source, _join(prefix, name), f.metadata,
+                                partial=partial)
+    if partial:
+        return None
+    return cls(**kwargs)
+
+
+def _join(prefix: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _convert(tp: Any, value: Any, source: str, path: str, meta: Any, *, partial: bool) -> Any:
+    origin = typing.get_origin(tp)
+    if is_dataclass(tp):
+        return _build(tp, value, source, path, partial=partial)
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: {path}: expected an array, got {_describe(value)}")
+        return [_convert(item_tp, v, source, _join(path, i), {}, partial=partial)
+                for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {path}: expected a table, got {_describe(value)}")
+        return dict(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{source}: {path}: expected a number, got {_describe(value)}")
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{source}: {path}: expected a finite number, got {value}")
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{source}: {path}: expected an integer, got {_describe(value)}")
+    elif tp in (str, bool):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ConfigError(f"{source}: {path}: expected {_TYPE_WORDS[tp]}, got {_describe(value)}")
+    minimum = meta.get("min") if meta else None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{source}: {path}: expected a number >= {minimum:g}, got {value:g}")
+    choices = meta.get("choices") if meta else None
+    if choices and value not in choices:
+        raise ConfigError(f"{source}: {path}: expected one of {', '.join(choices)}, got {_describe(value)}")
+    return value

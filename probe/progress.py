@@ -1,0 +1,109 @@
+"""Live progress on stderr: one line per check, redrawn in place on a terminal
+with a spinner, plain "check: status" lines otherwise. No dependencies: rich
+would cost a phone more start-up time than the whole probe.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_COLOURS = {"ok": "32", "warn": "33", "fail": "31", "error": "35", "timeout": "35", "skipped": "2"}
+
+
+class PlainProgress:
+    """For pipes and logs: one line when a check ends."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self._lock = threading.Lock()
+
+    def started(self, name: str) -> None:
+        pass
+
+    def finished(self, result: Any) -> None:
+        with self._lock:
+            self.stream.write(f"payprobe: {result.name}: {result.status} ({result.duration_s:.2f} s)\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+class TerminalProgress:
+    """For a TTY: a block of lines, one per check, with a spinner while it runs."""
+
+    def __init__(self, names: list[str], stream: TextIO | None = None, colour: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.colour = colour
+        self.names = list(names)
+        self.state: dict[str, tuple[str, float]] = {}
+        self.started_at: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._drawn = 0
+        self._frame = 0
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="progress")
+        self._thread.start()
+
+    def started(self, name: str) -> None:
+        with self._lock:
+            self.started_at[name] = time.monotonic()
+            if name not in self.names:
+                self.names.append(name)
+
+    def finished(self, result: Any) -> None:
+        with self._lock:
+            self.state[result.name] = (result.status, result.duration_s)
+        self._draw()
+
+    def _paint(self, status: str, text: str) -> str:
+        if not self.colour:
+            return text
+        return f"\x1b[{_COLOURS.get(status, '0')}m{text}\x1b[0m"
+
+    def _draw(self) -> None:
+        with self._lock:
+            lines = []
+            now = time.monotonic()
+            for name in self.names:
+                if name in self.state:
+                    status, took = self.state[name]
+                    mark = {"ok": "✓", "warn": "!", "fail": "✗"}.get(status, "·")
+                    lines.append(f" {self._paint(status, mark)} {name:<13} {self._paint(status, status):<8} {took:5.2f} s")
+                elif name in self.started_at:
+                    spin = _SPINNER[self._frame % len(_SPINNER)]
+                    lines.append(f" {spin} {name:<13} running  {now - self.started_at[name]:5.1f} s")
+                else:
+                    lines.append(f"   {name:<13} waiting")
+            out = ""
+            if self._drawn:
+                out += f"\x1b[{self._drawn}F"
+            out += "".join(f"\x1b[2K{line}\n" for line in lines)
+            self._drawn = len(lines)
+            try:
+                self.stream.write(out)
+                self.stream.flush()
+            except (OSError, ValueError):
+                self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.1):
+            self._frame += 1
+            self._draw()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._draw()
+
+
+def make_progress(names: list[str], *, quiet: bool, stream: TextIO | None = None) -> Any:
+    stream = stream or sys.stderr
+    if quiet:
+        return None
+    if getattr(stream, "isatty", lambda: False)():
+        return TerminalProgress(names, stream)
+    return PlainProgress(stream)

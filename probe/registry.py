@@ -1,0 +1,130 @@
+"""Finds checks through the entry-point group ``payprobe.checks``.
+
+Built-ins are registered through the same group by payprobe's own
+distribution; when payprobe runs from a source tree that was never installed,
+the same table below stands in for them. A plugin that fails to import or is
+malformed is kept as a :class:`LoadedCheck` with an ``error``, so the run gives
+an ``error`` result naming it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+GROUP = "payprobe.checks"
+
+# name -> "module:Class"; mirrors [project.entry-points."payprobe.checks"] in pyproject.toml.
+BUILTINS: dict[str, str] = {
+    "connectivity": "checks.connectivity:ConnectivityCheck",
+    "dns": "checks.resolution:DnsCheck",
+    "tls": "checks.handshake:TlsCheck",
+    "clock": "checks.clock:ClockCheck",
+    "proxy": "checks.proxy:ProxyCheck",
+    "endpoints": "checks.endpoints:EndpointsCheck",
+    "bandwidth": "checks.bandwidth:BandwidthCheck",
+    "device": "checks.device:DeviceCheck",
+}
+# Run by default; bandwidth is opt-in because it costs mobile data.
+OPT_IN = frozenset({"bandwidth"})
+# Checks that run alone after the others, so they do not disturb latency figures.
+RUN_LAST = frozenset({"bandwidth"})
+
+
+@dataclass
+class LoadedCheck:
+    name: str
+    target: str                 # "module:attr", for messages
+    cls: type | None = None
+    error: str | None = None    # why it could not be loaded
+    builtin: bool = False
+
+    @property
+    def description(self) -> str:
+        if self.cls is None:
+            return f"(failed to load: {self.error})"
+        return getattr(self.cls, "description", "") or (self.cls.__doc__ or "").strip().split("\n")[0]
+
+    @property
+    def version(self) -> str:
+        return str(getattr(self.cls, "version", "?")) if self.cls else "?"
+
+    @property
+    def timeout_s(self) -> float:
+        return float(getattr(self.cls, "timeout_s", 0.0) or 0.0) if self.cls else 0.0
+
+
+def validate(name: str, target: str, obj: Any) -> str | None:
+    """Why ``obj`` is not a valid check class, or None."""
+    if not isinstance(obj, type):
+        return f"{target} is not a class"
+    declared = getattr(obj, "name", None)
+    if declared != name:
+        return f"{target} declares name {declared!r}, but is registered as {name!r}"
+    if not isinstance(getattr(obj, "version", None), str):
+        return f"{target} has no string 'version'"
+    if not callable(getattr(obj, "run", None)):
+        return f"{target} has no run(ctx) method"
+    return None
+
+
+def _load(name: str, target: str, loader: Any, builtin: bool) -> LoadedCheck:
+    item = LoadedCheck(name=name, target=target, builtin=builtin)
+    try:
+        obj = loader()
+    except Exception as exc:  # noqa: BLE001 - any import failure is reported, not raised
+        item.error = f"plugin {name!r} ({target}) failed to import: {type(exc).__name__}: {exc}"
+        return item
+    problem = validate(name, target, obj)
+    if problem:
+        item.error = f"plugin {name!r} is invalid: {problem}"
+    else:
+        item.cls = obj
+    return item
+
+
+def _import_target(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def discover() -> dict[str, LoadedCheck]:
+    """All checks: entry points first, then built-ins not registered there."""
+    from importlib.metadata import entry_points
+
+    found: dict[str, LoadedCheck] = {}
+    for ep in entry_points(group=GROUP):
+        if ep.name in found:
+            continue  # the same distribution can be seen twice (editable + site)
+        builtin = BUILTINS.get(ep.name) == ep.value
+        found[ep.name] = _load(ep.name, ep.value, ep.load, builtin)
+    for name, target in BUILTINS.items():
+        if name not in found:
+            found[name] = _load(name, target, lambda t=target: _import_target(t), True)
+    order = list(BUILTINS) + sorted(n for n in found if n not in BUILTINS)
+    return {n: found[n] for n in order if n in found}
+
+
+def select(available: dict[str, LoadedCheck], only: list[str] | None, skip: list[str] | None,
+           *, bandwidth: bool) -> list[LoadedCheck]:
+    """The checks a run executes. Unknown names are a usage error."""
+    from probe.errors import UsageError
+
+    for flag, names in (("--only", only), ("--skip", skip)):
+        for n in names or []:
+            if n not in available:
+                import difflib
+                near = difflib.get_close_matches(n, available, n=1)
+                hint = f' (did you mean "{near[0]}"?)' if near else ""
+                raise UsageError(f"{flag}: unknown check {n!r}{hint}; "
+                                 f"known checks: {', '.join(available)}")
+    if only:
+        names = [n for n in available if n in only]
+    else:
+        names = [n for n in available if n not in OPT_IN or (n == "bandwidth" and bandwidth)]
+    names = [n for n in names if n not in set(skip or [])]
+    return [available[n] for n in names]

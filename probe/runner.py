@@ -1,0 +1,274 @@
+"""Runs the selected checks concurrently, each under its own deadline.
+
+The runner, not the check, owns timing: each check gets a deadline of
+min(its own timeout, what is left of the run's budget). A check that overruns
+is reported ``timeout`` at its deadline and the run moves on while its thread,
+a daemon, may still be blocked in a system call. A check that raises is
+reported ``error`` with a classified failure code. Checks in RUN_LAST (the
+bandwidth test) run alone after the others.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from probe import classify as fc
+from probe.api import (ERROR, SKIPPED, TIMEOUT, Blackboard, CheckCancelled, CheckContext, Finding,
+                       Metric, Outcome)
+from probe.registry import RUN_LAST, LoadedCheck
+
+# Checks see a deadline this much earlier than the runner enforces, so a check
+# that honours ctx.timeout() has time to build its outcome and is not cut off.
+SOFT_MARGIN_S = 0.25
+# What a run-last check (bandwidth) gets on top of the run budget, unless it says otherwise.
+RUN_LAST_DEFAULT_S = 45.0
+
+
+@dataclass
+class CheckResult:
+    name: str
+    version: str
+    status: str
+    duration_s: float
+    summary: str = ""
+    metrics: list[Metric] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": self.version, "status": self.status,
+            "duration_s": round(self.duration_s, 4), "summary": self.summary,
+            "metrics": [m.to_dict() for m in self.metrics],
+            "findings": [f.to_dict() for f in self.findings],
+            "evidence": self.evidence, "error": self.error,
+        }
+
+
+@dataclass
+class RunResult:
+    started_at: float          # wall clock, time.time()
+    duration_s: float
+    results: list[CheckResult]
+    partial: bool = False
+
+
+class Progress(Protocol):
+    def started(self, name: str) -> None: ...
+    def finished(self, result: CheckResult) -> None: ...
+
+
+class _NoProgress:
+    def started(self, name: str) -> None:
+        pass
+
+    def finished(self, result: CheckResult) -> None:
+        pass
+
+
+class Interrupted(Exception):
+    """SIGTERM, turned into an exception in the main thread like SIGINT is."""
+
+
+@dataclass
+class _Job:
+    check: LoadedCheck
+    ctx: CheckContext | None
+    hard_deadline: float
+    started: float
+    done: bool = False
+
+
+def _outcome_to_result(job: _Job, outcome: Any, duration: float) -> CheckResult:
+    name = job.check.name
+    version = job.check.version
+    if not isinstance(outcome, Outcome):
+        return CheckResult(name, version, ERROR, duration,
+                           summary=f"check returned {type(outcome).__name__}, not an Outcome",
+                           error=fc.UNKNOWN_FAILURE)
+    status = outcome.resolved_status()
+    return CheckResult(name, version, status, duration, summary=outcome.summary,
+                       metrics=list(outcome.metrics), findings=list(outcome.findings),
+                       evidence=list(outcome.evidence), error=outcome.error)
+
+
+def _exception_to_result(job: _Job, exc: BaseException, duration: float) -> CheckResult:
+    code = fc.classify(exc)
+    if isinstance(exc, CheckCancelled):
+        return CheckResult(job.check.name, job.check.version, TIMEOUT, duration,
+                           summary="stopped at its deadline", error=fc.GENERIC_TIMEOUT)
+    return CheckResult(job.check.name, job.check.version, ERROR, duration,
+                       summary=f"check failed: {fc.describe(exc)}", error=code)
+
+
+def _thread_main(job: _Job, out: queue.Queue[tuple[_Job, CheckResult]]) -> None:
+    assert job.check.cls is not None and job.ctx is not None
+    t0 = time.monotonic()
+    try:
+        instance = job.check.cls()
+        outcome = instance.run(job.ctx)
+        result = _outcome_to_result(job, outcome, time.monotonic() - t0)
+    except BaseException as exc:  # noqa: BLE001 - a check cannot crash a run
+        result = _exception_to_result(job, exc, time.monotonic() - t0)
+    out.put((job, result))
+
+
+class Runner:
+    def __init__(self, settings: Any, host: Any, *, options: dict[str, Any] | None = None,
+                 progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.host = host
+        self.options = dict(options or {})
+        self.progress = progress or _NoProgress()
+        self.shared = Blackboard()
+        self.cancelled = threading.Event()
+
+    def _check_budget(self, check: LoadedCheck, default: float) -> float:
+        section = self.settings.section(check.name) if self.settings is not None else None
+        configured = float(getattr(section, "timeout_s", 0.0) or 0.0)
+        own = configured or check.timeout_s or default
+        return own
+
+    def run(self, checks: Iterable[LoadedCheck], deadline_s: float) -> RunResult:
+        """Run checks; on KeyboardInterrupt/Interrupted return a partial result."""
+        started_wall = time.time()
+        t0 = time.monotonic()
+        checks = list(checks)
+        first = [c for c in checks if c.name not in RUN_LAST]
+        last = [c for c in checks if c.name in RUN_LAST]
+        results: dict[str, CheckResult] = {}
+        partial = False
+        try:
+            self._phase(first, t0 + deadline_s, results, default_budget=deadline_s)
+            for check in last:
+                # Alone after the others: its own budget, starting now.
+                budget = self._check_budget(check, RUN_LAST_DEFAULT_S)
+                self._phase([check], time.monotonic() + budget, results, default_budget=budget)
+        except (KeyboardInterrupt, Interrupted):
+            partial = True
+            self.cancelled.set()
+        # Anything that never finished or never started is reported as timeout.
+        for check in checks:
+            if check.name not in results:
+                results[check.name] = CheckResult(
+                    check.name, check.version, TIMEOUT, 0.0,
+                    summary="not finished: the run was interrupted" if partial
+                    else "not finished before the run's deadline",
+                    error=fc.CANCELLED if partial else fc.GENERIC_TIMEOUT)
+        ordered = [results[c.name] for c in checks]
+        return RunResult(started_at=started_wall, duration_s=time.monotonic() - t0,
+                         results=ordered, partial=partial)
+
+    def _phase(self, checks: list[LoadedCheck], run_deadline: float,
+               results: dict[str, CheckResult], *, default_budget: float) -> None:
+        out: queue.Queue[tuple[_Job, CheckResult]] = queue.Queue()
+        pending: list[_Job] = []
+        now = time.monotonic()
+        for check in checks:
+            hard = min(now + self._check_budget(check, default_budget), run_deadline)
+            job = _Job(check=check, ctx=None, hard_deadline=hard, started=now)
+            self.progress.started(check.name)
+            if check.cls is None:
+                res = CheckResult(check.name, check.version, ERROR, 0.0,
+                                  summary=check.error or "failed to load",
+                                  error=fc.PLUGIN_IMPORT_ERROR)
+                self._finish(job, res, results)
+                continue
+            soft = hard - min(SOFT_MARGIN_S, 0.1 * (hard - now))
+            job.ctx = CheckContext(
+                name=check.name,
+                config=self.settings.section(check.name) if self.settings is not None else None,
+                settings=self.settings, deadline=soft, cancelled=threading.Event(),
+                shared=self.shared, host=self.host, options=self.options)
+            pending.append(job)
+            threading.Thread(target=_thread_main, args=(job, out), daemon=True,
+                             name=f"check-{check.name}").start()
+        try:
+            while any(not j.done for j in pending):
+                open_jobs = [j for j in pending if not j.done]
+                nearest = min(j.hard_deadline for j in open_jobs)
+                wait = nearest - time.monotonic()
+                try:
+                    job, res = out.get(timeout=max(0.0, wait)) if wait > 0 else out.get_nowait()
+                except queue.Empty:
+                    job, res = None, None
+                if job is not None and res is not None:
+                    if not job.done:
+                        self._finish(job, res, results)
+                    continue
+                now = time.monotonic()
+                for j in open_jobs:
+                    if not j.done and now >= j.hard_deadline:
+                        assert j.ctx is not None
+                        j.ctx.cancelled.set()
+                        self._finish(j, CheckResult(
+                            j.check.name, j.check.version, TIMEOUT, now - j.started,
+                            summary=f"stopped at its deadline ({j.hard_deadline - j.started:.1f} s)",
+                            error=fc.GENERIC_TIMEOUT), results)
+        except BaseException:
+            for j in pending:
+                if j.ctx is not None:
+                    j.ctx.cancelled.set()
+            # Keep what finished in the meantime.
+            while True:
+                try:
+                    job, res = out.get_nowait()
+                except queue.Empty:
+                    break
+                if not job.done:
+                    self._finish(job, res, results)
+            raise
+
+    def _finish(self, job: _Job, result: CheckResult, results: dict[str, CheckResult]) -> None:
+        job.done = True
+        results[job.check.name] = result
+        self.progress.finished(result)
+
+
+def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext,
+             *, max_workers: int = 16) -> list[Any]:
+    """Run ``fn(item)`` for every item in daemon threads, within the check's deadline.
+
+    Returns one entry per item, in order: the return value, or the exception it
+    raised, or :class:`CheckCancelled` for an item still running at the deadline.
+    Daemon threads are used on purpose: a thread blocked in getaddrinfo() must
+    not keep the process alive after the run is over.
+    """
+    items = list(items)
+    results: list[Any] = [CheckCancelled("deadline reached")] * len(items)
+    sem = threading.Semaphore(max_workers)
+    done = threading.Event()
+    remaining = [len(items)]
+    lock = threading.Lock()
+
+    def work(i: int, item: Any) -> None:
+        with sem:
+            try:
+                if ctx.cancelled.is_set():
+                    raise CheckCancelled("cancelled")
+                results[i] = fn(item)
+            except BaseException as exc:  # noqa: BLE001
+                results[i] = exc
+            finally:
+                with lock:
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        done.set()
+
+    if not items:
+        return []
+    for i, item in enumerate(items):
+        threading.Thread(target=work, args=(i, item), daemon=True).start()
+    done.wait(max(0.0, ctx.deadline - time.monotonic()))
+    with lock:
+        return list(results)
+
+
+def skipped_result(name: str, version: str, reason: str) -> CheckResult:
+    return CheckResult(name, version, SKIPPED, 0.0, summary=reason)

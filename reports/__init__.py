@@ -1,0 +1,1 @@
+"""Report model, schema, diagnosis, message catalogs, renderers, redaction, bundle."""
