@@ -1,0 +1,1 @@
+"""Network lab fixtures (see tests/lab/README.md)."""
