@@ -301,8 +301,10 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None,
     debug = "--debug" in argv
     try:
         parser = build_parser()
+        import contextlib
         try:
-            args = parser.parse_args(argv)
+            with contextlib.redirect_stdout(out):
+                args = parser.parse_args(argv)
         except SystemExit as exc:  # --help / --version
             return int(exc.code or 0)
         if not args.command:

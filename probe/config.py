@@ -218,7 +218,40 @@ def load(path: str | Path | None = None, *, overrides: dict[str, Any] | None = N
     if overrides:
         data = merge(data, overrides)
     settings = _build(Settings, data, source, "")
+    _check_semantics(settings, source)
     return _with_source(settings, source)
+
+
+def _check_semantics(s: Settings, source: str) -> None:
+    """Rules that span keys: what a type check alone cannot see."""
+    from urllib.parse import urlsplit
+
+    for i, r in enumerate(s.dns.resolvers):
+        where = f"{source}: dns.resolvers[{i}]"
+        if r.protocol == "doh":
+            if urlsplit(r.url).scheme != "https":
+                raise ConfigError(f"{where}: protocol doh needs url = \"https://...\"")
+        elif not r.address:
+            raise ConfigError(f"{where}: protocol {r.protocol} needs address = \"ip\" or \"ip:port\"")
+    for i, e in enumerate(s.endpoints):
+        parts = urlsplit(e.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{source}: endpoints[{i}].url: expected an http(s) URL, got {e.url!r}")
+    names = [e.name for e in s.endpoints]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"{source}: endpoints: duplicate name {dupes[0]!r} (names label the metrics)")
+    for i, url in enumerate(s.connectivity.check_urls):
+        if urlsplit(url).scheme != "http":
+            raise ConfigError(f"{source}: connectivity.check_urls[{i}]: expected a plain http:// URL "
+                              f"(a portal can only intercept plain HTTP), got {url!r}")
+    for i, port in enumerate(s.proxy.local_ports):
+        if not 0 < port < 65536:
+            raise ConfigError(f"{source}: proxy.local_ports[{i}]: expected a port 1-65535, got {port}")
+    if s.clock.fail_s < s.clock.warn_s:
+        raise ConfigError(f"{source}: clock.fail_s: expected a value >= clock.warn_s ({s.clock.warn_s:g})")
+    if s.latency.fail_ms < s.latency.warn_ms:
+        raise ConfigError(f"{source}: latency.fail_ms: expected a value >= latency.warn_ms ({s.latency.warn_ms:g})")
 
 
 def _with_source(settings: Settings, source: str) -> Settings:

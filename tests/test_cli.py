@@ -1,0 +1,255 @@
+"""The CLI contract (DESIGN §3), driven in-process through probe.cli.main()."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reports.model import validate
+from tests.helpers import make_plugin_dist, run_cli, run_subprocess
+
+# Unit tests never reach the network: every `run` here selects the device check
+# or a plugin check only.
+
+
+def saved_reports(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "data" / "reports").glob("report-*.json"))
+
+
+def test_version_and_help():
+    from probe import __version__
+    res = run_cli("--version")
+    assert res.exit_status == 0
+    assert __version__ in res.stdout
+    res = run_cli("--help")
+    assert res.exit_status == 0
+    for command in ("run", "checks", "show", "schema", "explain"):
+        assert command in res.stdout
+
+
+def test_run_device_only_prints_a_summary_and_saves_a_valid_report(tmp_path):
+    res = run_cli("run", "--only", "device")
+    assert res.exit_status in (0, 1)          # healthy, or degraded on a busy/low-disk machine
+    assert "device" in res.stdout
+    assert res.stdout.startswith("payprobe: ")
+    files = saved_reports(tmp_path)
+    assert len(files) == 1
+    assert str(files[0]) in res.stderr        # the path is printed
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    report = json.loads(files[0].read_text())
+    assert validate(report) == []
+    assert report["checks"][0]["name"] == "device"
+    assert report["redacted"] is True
+
+
+def test_json_to_stdout_is_only_json(tmp_path):
+    res = run_cli("run", "--only", "device", "--format", "json", "--output", "-")
+    report = res.json()                         # would raise if anything else were on stdout
+    assert report["schema_version"] == 1
+    assert validate(report) == []
+
+
+def test_output_file_gets_the_chosen_format(tmp_path):
+    out = tmp_path / "r.json"
+    res = run_cli("run", "--only", "device", "--format", "json", "--output", str(out), "--quiet")
+    assert res.exit_status in (0, 1)
+    assert json.loads(out.read_text())["checks"][0]["name"] == "device"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_show_renders_a_saved_report(tmp_path):
+    run_cli("run", "--only", "device", "--quiet")
+    path = saved_reports(tmp_path)[0]
+    res = run_cli("show", str(path))
+    assert res.exit_status == 0
+    assert "device" in res.stdout
+    res = run_cli("show", str(path), "--format", "json")
+    assert json.loads(res.stdout)["run_id"] == json.loads(path.read_text())["run_id"]
+
+
+def test_schema_prints_the_json_schema():
+    res = run_cli("schema")
+    schema = json.loads(res.stdout)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert "checks" in schema["required"]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["run", "--only", "nosuch"], "--only: unknown check 'nosuch'"),
+    (["run", "--only", "devic"], 'did you mean "device"'),
+    (["run", "--skip", "x"], "--skip: unknown check 'x'"),
+    (["run", "--deadline", "-3"], "expected a positive number of seconds"),
+    (["run", "--deadline", "soon"], "expected a number of seconds"),
+    (["run", "--format", "yaml"], "invalid choice: 'yaml'"),
+    (["run", "--output", "/nonexistent-dir/r.json"], "does not exist"),
+    (["frobnicate"], "invalid choice"),
+    (["run", "--only", "device", "--skip", "device"], "no checks selected"),
+])
+def test_bad_usage_is_one_sentence_and_exit_64(argv, needle, tmp_path):
+    res = run_cli(*argv)
+    assert res.exit_status == 64
+    assert needle in res.stderr
+    assert "Traceback" not in res.stderr
+    assert res.stderr.count("\n") == 1
+    assert not saved_reports(tmp_path)          # nothing half-written left behind
+
+
+def test_output_that_is_a_directory_is_refused_before_running(tmp_path):
+    res = run_cli("run", "--only", "device", "--output", str(tmp_path))
+    assert res.exit_status == 64 and "is a directory" in res.stderr
+    assert not saved_reports(tmp_path)
+
+
+def test_output_that_fails_at_write_time_is_exit_64_and_the_report_is_kept(tmp_path):
+    # /proc accepts no new files, even for root: the write fails after the run.
+    res = run_cli("run", "--only", "device", "--output", "/proc/payprobe-test.json", "--quiet")
+    assert res.exit_status == 64
+    assert "could not write /proc/payprobe-test.json" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert len(saved_reports(tmp_path)) == 1      # nothing lost: the JSON report is saved
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"[dns\n", "invalid TOML"),
+    (b"deadline_s = 'x'\n", "deadline_s: expected a number"),
+    (b"deadline_s = -5\n", "deadline_s: expected a number >= 0.5"),
+    (b"[tls]\nslow = 3\n", "tls.slow: unknown key"),
+])
+def test_bad_config_is_exit_64_naming_file_and_key(tmp_path, content, needle):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_bytes(content)
+    res = run_cli("run", "--config", str(cfg), "--only", "device")
+    assert res.exit_status == 64
+    assert str(cfg) in res.stderr and needle in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not saved_reports(tmp_path)
+
+
+def test_config_from_the_user_config_dir_is_used(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("deadline_s = 'bad'\n")
+    res = run_cli("run", "--only", "device")
+    assert res.exit_status == 64 and "config.toml" in res.stderr
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"not json at all", "not a JSON file"),
+    (b'{"hello": 1}', "not a payprobe report"),
+    (b'{"schema_version": 1, "checks": "x"}', "not a valid payprobe report"),
+    (b"\xff\xfe", "not a JSON file"),
+])
+def test_show_rejects_non_reports_with_exit_64(tmp_path, content, needle):
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    res = run_cli("show", str(path))
+    assert res.exit_status == 64 and needle in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_show_missing_file(tmp_path):
+    res = run_cli("show", str(tmp_path / "missing.json"))
+    assert res.exit_status == 64 and "no such file" in res.stderr
+
+
+# ------------------------------------------------------------ plugins
+
+
+PLUGIN_OK = '''
+from probe.api import Outcome, Metric, Finding
+class Plugin:
+    name = "hello"
+    version = "1"
+    description = "says hello from a plugin"
+    def run(self, ctx):
+        return Outcome(summary="hello", metrics=[Metric("hello_seconds", 0.25, "s")],
+                       findings=[Finding("hello.wave", "warn", "waving")])
+'''
+PLUGIN_BROKEN = '''
+raise RuntimeError("plugin module exploded")
+'''
+PLUGIN_MISNAMED = '''
+class Plugin:
+    name = "other"
+    version = "1"
+    def run(self, ctx):
+        return None
+'''
+
+
+@pytest.fixture
+def plugin_path(tmp_path):
+    return make_plugin_dist(tmp_path / "site", "pp_plugins",
+                            {"hello": PLUGIN_OK, "broken": PLUGIN_BROKEN, "misnamed": PLUGIN_MISNAMED})
+
+
+def test_plugin_distribution_appears_in_checks(plugin_path):
+    proc = run_subprocess("checks", env={"PYTHONPATH": str(plugin_path)})
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
+    assert "says hello from a plugin" in lines["hello"]
+    assert "failed to import" in lines["broken"] and "exploded" in lines["broken"]
+    assert "registered as 'misnamed'" in lines["misnamed"]
+    assert {"device", "dns", "tls", "clock"} <= set(lines)
+
+
+def test_plugin_runs_and_a_broken_one_is_an_error_naming_it(plugin_path, tmp_path):
+    proc = run_subprocess("run", "--only", "hello,broken,device", "--format", "json", "--output", "-",
+                          env={"PYTHONPATH": str(plugin_path),
+                               "PAYPROBE_DATA_DIR": str(tmp_path / "data")})
+    report = json.loads(proc.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["hello"]["status"] == "warn"
+    assert checks["hello"]["metrics"][0]["name"] == "hello_seconds"
+    assert checks["broken"]["status"] == "error"
+    assert checks["broken"]["error"] == "plugin_import_error"
+    assert "broken" in checks["broken"]["summary"]
+    assert checks["device"]["status"] in ("ok", "warn")
+    assert proc.returncode == 1            # the plugin's warning makes the run degraded
+    assert validate(report) == []
+
+
+# ------------------------------------------------------------ signals
+
+
+SLOW_PLUGIN = '''
+import time
+from probe.api import Outcome
+class Plugin:
+    name = "slow"
+    version = "1"
+    def run(self, ctx):
+        ctx.cancelled.wait(30)
+        return Outcome()
+'''
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_writes_a_partial_report_and_exits_130(tmp_path, sig):
+    import subprocess
+    site = make_plugin_dist(tmp_path / "site", "pp_slow", {"slow": SLOW_PLUGIN})
+    env = {**os.environ, "PYTHONPATH": str(site), "PAYPROBE_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "probe", "run", "--only", "device,slow",
+                             "--format", "json", "--output", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # Wait until the device check has finished (its progress line), then signal.
+    deadline = time.monotonic() + 20
+    buf = ""
+    while "device:" not in buf and time.monotonic() < deadline:
+        buf += proc.stderr.readline()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    report = json.loads(out)
+    assert report["partial"] is True
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["slow"]["status"] == "timeout"
+    assert checks["device"]["status"] in ("ok", "warn")
+    saved = list((tmp_path / "data" / "reports").glob("report-*.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["partial"] is True

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import ClassVar
+
+import pytest
+
+from probe import config
+from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
+from probe.host import detect
+from probe.registry import LoadedCheck
+from probe.runner import Runner, parallel
+
+
+def make(name: str, run, *, timeout_s: float = 0.0) -> LoadedCheck:
+    cls = type(f"C_{name}", (), {"name": name, "version": "7", "description": name,
+                                 "timeout_s": timeout_s, "run": lambda self, ctx: run(ctx)})
+    return LoadedCheck(name=name, target=f"test:{name}", cls=cls)
+
+
+def runner(**kw) -> Runner:
+    return Runner(config.load(), detect(), **kw)
+
+
+def test_checks_run_concurrently_and_in_the_given_order():
+    checks = [make(f"sleep{i}", lambda ctx: (time.sleep(1.0), Outcome())[1]) for i in range(8)]
+    t0 = time.monotonic()
+    result = runner().run(checks, deadline_s=10)
+    elapsed = time.monotonic() - t0
+    assert [r.name for r in result.results] == [f"sleep{i}" for i in range(8)]
+    assert {r.status for r in result.results} == {"ok"}
+    assert elapsed < 4.0   # serial would take 8 s; generous bound for a loaded CI machine
+
+
+def test_status_follows_the_worst_finding():
+    warn = make("w", lambda ctx: Outcome(findings=[Finding("dns.slow", "warn", "slow")]))
+    fail = make("f", lambda ctx: Outcome(findings=[Finding("net.offline", "fail", "x"),
+                                                   Finding("dns.slow", "warn", "slow")]))
+    info = make("i", lambda ctx: Outcome(findings=[Finding("x.y", "info", "fyi")],
+                                         metrics=[Metric("a_seconds", 1.0, "s")]))
+    res = {r.name: r for r in runner().run([warn, fail, info], deadline_s=5).results}
+    assert (res["w"].status, res["f"].status, res["i"].status) == ("warn", "fail", "ok")
+    assert res["i"].metrics[0].name == "a_seconds"
+
+
+def test_a_blocked_check_is_reported_timeout_and_the_run_ends_on_time():
+    block = threading.Event()   # never set: the thread stays blocked after the run
+
+    def stuck(ctx: CheckContext) -> Outcome:
+        block.wait()
+        return Outcome()
+
+    fast = make("fast", lambda ctx: Outcome(summary="done"))
+    t0 = time.monotonic()
+    result = runner().run([make("stuck", stuck), fast], deadline_s=1.0)
+    elapsed = time.monotonic() - t0
+    res = {r.name: r for r in result.results}
+    assert res["stuck"].status == "timeout"
+    assert res["stuck"].error == "generic_timeout"
+    assert res["fast"].status == "ok" and res["fast"].summary == "done"
+    assert elapsed < 2.0
+    assert not result.partial
+
+
+def test_own_timeout_is_capped_by_the_run_deadline_and_vice_versa():
+    seen = {}
+
+    def record(ctx: CheckContext) -> Outcome:
+        seen[ctx.name] = ctx.remaining()
+        return Outcome()
+
+    runner().run([make("short", record, timeout_s=0.5), make("long", record, timeout_s=60)],
+                 deadline_s=3.0)
+    assert seen["short"] <= 0.5
+    assert 2.0 < seen["long"] <= 3.0
+
+
+def test_ctx_timeout_raises_when_time_is_up():
+    def hog(ctx: CheckContext) -> Outcome:
+        while True:
+            time.sleep(min(0.05, ctx.timeout(0.05)))
+
+    t0 = time.monotonic()
+    res = runner().run([make("hog", hog)], deadline_s=0.8).results[0]
+    assert res.status == "timeout"
+    assert time.monotonic() - t0 < 1.5
+
+
+def test_a_check_that_raises_gives_error_with_a_classified_code():
+    def refuse(ctx):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    def bug(ctx):
+        raise KeyError("oops")
+
+    res = {r.name: r for r in runner().run([make("refuse", refuse), make("bug", bug)], 5).results}
+    assert res["refuse"].status == "error" and res["refuse"].error == "connection_refused"
+    assert res["bug"].status == "error" and res["bug"].error == "unknown_failure"
+    assert "KeyError" in res["bug"].summary
+
+
+def test_a_check_returning_garbage_is_an_error_not_a_crash():
+    res = runner().run([make("bad", lambda ctx: {"status": "ok"})], 5).results[0]
+    assert res.status == "error"
+    assert "not an Outcome" in res.summary
+
+
+def test_bandwidth_runs_alone_after_the_others():
+    events: list[tuple[str, str, float]] = []
+
+    def track(name):
+        def run(ctx):
+            events.append((name, "start", time.monotonic()))
+            time.sleep(0.3)
+            events.append((name, "end", time.monotonic()))
+            return Outcome()
+        return run
+
+    checks = [make("bandwidth", track("bandwidth")), make("a", track("a")), make("b", track("b"))]
+    result = runner().run(checks, deadline_s=5)
+    assert [r.status for r in result.results] == ["ok", "ok", "ok"]
+    bw_start = next(t for n, e, t in events if n == "bandwidth" and e == "start")
+    others_end = max(t for n, e, t in events if n != "bandwidth" and e == "end")
+    assert bw_start >= others_end
+
+
+def test_shared_blackboard_passes_facts_between_checks():
+    def producer(ctx):
+        time.sleep(0.2)
+        ctx.shared.put("clock.offset_s", -37.5)
+        return Outcome()
+
+    def consumer(ctx):
+        value = ctx.shared.get("clock.offset_s", timeout=ctx.timeout(2.0))
+        return Outcome(metrics=[Metric("seen_seconds", value, "s")])
+
+    res = {r.name: r for r in runner().run([make("p", producer), make("c", consumer)], 5).results}
+    assert res["c"].metrics[0].value == -37.5
+
+
+def test_interrupt_returns_partial_results_of_what_finished():
+    def slow(ctx):
+        ctx.cancelled.wait(5)
+        return Outcome()
+
+    def quick(ctx):
+        return Outcome(summary="quick")
+
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        result = runner().run([make("quick", quick), make("slow", slow)], deadline_s=10)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 3
+    assert result.partial
+    res = {r.name: r for r in result.results}
+    assert res["quick"].status == "ok"
+    assert res["slow"].status == "timeout"
+
+
+def test_unloadable_plugin_is_an_error_result_and_the_run_goes_on():
+    broken = LoadedCheck(name="broken", target="nope:Nope", error="plugin 'broken' failed to import")
+    ok = make("fine", lambda ctx: Outcome())
+    res = {r.name: r for r in runner().run([broken, ok], 5).results}
+    assert res["broken"].status == "error"
+    assert res["broken"].error == "plugin_import_error"
+    assert "broken" in res["broken"].summary
+    assert res["fine"].status == "ok"
+
+
+def test_parallel_returns_values_exceptions_and_cancelled_items():
+    ctx = CheckContext(name="t", config=None, settings=None, deadline=time.monotonic() + 0.5,
+                       cancelled=threading.Event(), shared=None)  # type: ignore[arg-type]
+
+    def work(x):
+        if x == 2:
+            raise ValueError("two")
+        if x == 3:
+            time.sleep(5)
+        return x * 10
+
+    out = parallel(work, [1, 2, 3], ctx)
+    assert out[0] == 10
+    assert isinstance(out[1], ValueError)
+    assert isinstance(out[2], CheckCancelled)
+
+
+@pytest.mark.parametrize("n", [50])
+def test_many_noop_checks_all_complete(n):
+    checks = [make(f"noop{i}", lambda ctx: Outcome()) for i in range(n)]
+    result = runner().run(checks, deadline_s=10)
+    assert len(result.results) == n
+    assert all(r.status == "ok" for r in result.results)
