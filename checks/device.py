@@ -46,7 +46,6 @@ class DeviceCheck:
         except ImportError:
             psutil = None
         out = Outcome()
-        cfg = ctx.config
         sources: dict[str, str] = {}
 
         def read(source: str, fn: Callable[[], Any]) -> Any:
@@ -107,7 +106,8 @@ class DeviceCheck:
             out.findings.append(Finding(
                 "device.high_load", "warn",
                 f"the device is busy: load {load[0]:.1f} on {cpus} CPU(s)",
-                data={"load1": load[0], "cpus": cpus}))
+                data={"load1": load[0], "cpus": cpus, "load_per_cpu": round(per_cpu, 3),
+                      "threshold_per_cpu": ctx.config.high_load_per_cpu}))
 
     def _memory(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
         mem = read("memory", psutil.virtual_memory)
@@ -119,15 +119,24 @@ class DeviceCheck:
             out.findings.append(Finding(
                 "device.low_memory", "warn",
                 f"only {mem.available / MB:.0f} MB of memory free; apps may be killed mid-payment",
-                data={"available_mb": round(mem.available / MB)}))
+                data={"available_mb": round(mem.available / MB),
+                      "threshold_mb": ctx.config.low_memory_mb}))
 
     def _connections(self, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
         conns = read("connections", lambda: psutil.net_connections(kind="inet"))
         if conns is None:
             return
+        # Without privileges psutil lists other users' sockets with pid None: the process
+        # count is then a lower bound, and the evidence says so.
         pids = {c.pid for c in conns if c.pid}
+        unattributed = sum(1 for c in conns if not c.pid)
+        established = sum(1 for c in conns if getattr(c, "status", "") == "ESTABLISHED")
         out.metrics.append(Metric("network_processes", float(len(pids)), ""))
         out.metrics.append(Metric("network_connections", float(len(conns)), ""))
+        out.evidence.append({"what": "network_processes", "processes": len(pids),
+                             "connections": len(conns), "established": established,
+                             "connections_without_process": unattributed,
+                             "lower_bound": unattributed > 0})
 
     def _storage(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any]) -> None:
         from probe import paths
@@ -142,7 +151,7 @@ class DeviceCheck:
             out.findings.append(Finding(
                 "device.low_storage", "warn",
                 f"only {usage.free / MB:.0f} MB of storage free; apps cannot update or cache",
-                data={"free_mb": round(usage.free / MB)}))
+                data={"free_mb": round(usage.free / MB), "threshold_mb": ctx.config.low_storage_mb}))
 
     def _battery(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
         battery: dict[str, Any] | None = None
@@ -157,13 +166,20 @@ class DeviceCheck:
         percent = float(battery["percentage"])
         plugged = battery.get("plugged")
         out.metrics.append(Metric("battery_percent", percent, "%"))
-        if battery.get("power_saving") is not None:
-            out.evidence.append({"what": "power_saving", "value": battery["power_saving"]})
+        if ctx.host is not None and ctx.host.termux and battery.get("power_saving") is None:
+            battery["power_saving"] = read("power_saving", lambda: _android_power_saving(ctx))
+        out.evidence.append({"what": "battery", "percent": percent, "plugged": plugged,
+                             "status": battery.get("status"),
+                             "temperature_c": battery.get("temperature"),
+                             "power_saving": battery.get("power_saving")})
         if percent <= ctx.config.low_battery_percent and not plugged:
+            saving = (" and power saving is on" if battery.get("power_saving") else "")
             out.findings.append(Finding(
                 "device.low_battery", "warn",
-                f"battery at {percent:.0f}% and not charging; power saving may cut background data",
-                data={"percent": percent}))
+                f"battery at {percent:.0f}% and not charging{saving}; power saving may cut "
+                "background data",
+                data={"percent": percent, "threshold_percent": ctx.config.low_battery_percent,
+                      "plugged": bool(plugged), "power_saving": battery.get("power_saving")}))
 
 
 def _termux_battery(ctx: CheckContext) -> dict[str, Any]:
@@ -173,7 +189,26 @@ def _termux_battery(ctx: CheckContext) -> dict[str, Any]:
                           env={**os.environ, "LC_ALL": "C"})
     data = json.loads(proc.stdout or "{}")
     plugged = str(data.get("plugged", "")).upper()
+    if not isinstance(data, dict):
+        raise ValueError("termux-battery-status did not print a JSON object")
     return {"percentage": data.get("percentage"),
             "plugged": plugged not in ("", "UNPLUGGED"),
             "status": data.get("status"),
+            "temperature": data.get("temperature"),
             "power_saving": data.get("power_saving")}
+
+
+def _android_power_saving(ctx: CheckContext) -> bool | None:
+    """Battery saver state from Android's settings (global low_power), when readable.
+
+    termux-battery-status does not report it; `settings` is readable from Termux on
+    some Android versions only, so None (unknown) is a normal answer.
+    """
+    if not shutil.which("settings"):
+        return None
+    proc = subprocess.run(["settings", "get", "global", "low_power"], capture_output=True,
+                          text=True, timeout=ctx.timeout(3.0), check=False)
+    value = proc.stdout.strip()
+    if proc.returncode != 0 or value not in ("0", "1"):
+        return None
+    return value == "1"

@@ -102,6 +102,7 @@ _MESSAGES = [
     ("nodename nor servname", DNS_NXDOMAIN),
     ("no address associated", DNS_NO_ANSWER),
     ("temporary failure in name resolution", DNS_TIMEOUT),
+    ("no response received", GENERIC_TIMEOUT),   # ntplib: a silent or blocked NTP server
     ("timed out", GENERIC_TIMEOUT),
     ("timeout", GENERIC_TIMEOUT),
     ("eof occurred", EOF_ERROR),

@@ -1,0 +1,218 @@
+"""bandwidth: an in-process Speedtest Mini server, a 403 server, a fake speedtest.net."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from checks.bandwidth import BandwidthCheck, plan_download, plan_upload
+from probe import config
+from probe.api import Blackboard, CheckContext
+from probe.host import detect
+from probe.registry import LoadedCheck
+from probe.runner import Runner
+
+pytest.importorskip("speedtest")
+
+
+class MiniHandler(http.server.BaseHTTPRequestHandler):
+    """The requests speedtest-cli makes of a Speedtest Mini server (read from speedtest.py):
+    GET <mini>  (page naming the upload extension), GET <mini>/speedtest/latency.txt,
+    GET <mini>/speedtest/randomNxN.jpg, POST <mini>/speedtest/upload.php."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status: int, body: bytes, ctype: str = "text/plain") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        srv: Any = self.server
+        path = urlsplit(self.path).path
+        srv.paths.append(path)
+        if srv.mode == "403":
+            self._send(403, b"Forbidden")
+            return
+        if path.endswith("/speedtest-config.php") or path.endswith("speedtest-servers-static.php"):
+            self._send(403, b"Forbidden")
+            return
+        if path.rstrip("/").endswith("/mini"):
+            self._send(200, b'<script>var upload_extension: "php";</script>', "text/html")
+        elif path.endswith("/speedtest/latency.txt"):
+            self._send(200, b"test=test\n")
+        elif "/speedtest/random" in path:
+            side = int(path.rsplit("random", 1)[1].split("x", 1)[0])
+            srv.served += 2 * side * side
+            self._send(200, b"\xff" * (2 * side * side), "image/jpeg")
+        else:
+            self._send(404, b"not found")
+
+    def do_POST(self) -> None:  # noqa: N802
+        srv: Any = self.server
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        srv.uploaded += len(body)
+        srv.paths.append(urlsplit(self.path).path)
+        self._send(200, f"size={len(body)}".encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def mini_server() -> Iterator[Any]:
+    servers = []
+
+    def start(mode: str = "ok") -> Any:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MiniHandler)
+        httpd.daemon_threads = True
+        httpd.mode, httpd.paths, httpd.served, httpd.uploaded = mode, [], 0, 0  # type: ignore[attr-defined]
+        httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/mini"  # type: ignore[attr-defined]
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return httpd
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def make_ctx(bandwidth: dict[str, Any], *, budget_s: float = 20.0,
+             options: dict[str, Any] | None = None) -> CheckContext:
+    settings = config.load(overrides={"bandwidth": bandwidth})
+    return CheckContext(name="bandwidth", config=settings.bandwidth, settings=settings,
+                        deadline=time.monotonic() + budget_s, cancelled=threading.Event(),
+                        shared=Blackboard(), host=detect(), options=options or {})
+
+
+def metric(outcome: Any, name: str) -> float:
+    return next(m.value for m in outcome.metrics if m.name == name)
+
+
+# ---------------------------------------------------------------- planning
+
+
+def test_plan_download_when_the_budget_is_small_keeps_the_estimate_under_it():
+    sides, count = plan_download(700_000, 4)
+    assert sides == [350] and count == 2          # 2 x 245 kB fits, 3 would not
+    sides, count = plan_download(17_500_000, 4)
+    assert sum(2 * s * s for s in sides) * count <= 17_500_000 and len(sides) >= 3
+
+
+def test_plan_upload_keeps_the_total_under_the_budget():
+    sizes, count = plan_upload(300_000, 2)
+    assert sum(sizes) * count <= 300_000 and sizes[0] == 32768
+
+
+# ---------------------------------------------------------------- mini server
+
+
+def test_bandwidth_against_a_mini_server_measures_both_ways_within_the_cap(mini_server):
+    srv = mini_server()
+    steps: list[tuple[str, int, int]] = []
+    ctx = make_ctx({"mini_server": srv.url, "max_bytes": 3_000_000,
+                    "low_download_bps": 0.0, "low_upload_bps": 0.0},
+                   options={"progress_callback": lambda *a: steps.append(a)})
+    stdout = io.StringIO()
+    with redirect_stdout(stdout):
+        outcome = BandwidthCheck().run(ctx)
+    assert stdout.getvalue() == ""                       # a check never prints
+    assert outcome.resolved_status() == "ok", outcome.summary
+    assert metric(outcome, "download_bits_per_second") > 0
+    assert metric(outcome, "upload_bits_per_second") > 0
+    assert metric(outcome, "bandwidth_ping_seconds") >= 0
+    total = metric(outcome, "bandwidth_bytes_total")
+    assert 0 < total <= 3_000_000
+    assert srv.served + srv.uploaded <= 3_000_000
+    assert metric(outcome, "bandwidth_download_bytes") == srv.served
+    assert any("/mini/speedtest/random350x350.jpg" == p for p in srv.paths)
+    assert "/mini/speedtest/upload.php" in srv.paths
+    assert {s[0] for s in steps} == {"download", "upload"}
+    assert "Speedtest Mini" in outcome.summary and "MB" in outcome.summary
+
+
+def test_bandwidth_below_the_thresholds_is_low(mini_server):
+    srv = mini_server()
+    ctx = make_ctx({"mini_server": srv.url, "max_bytes": 1_000_000,
+                    "low_download_bps": 1e13, "low_upload_bps": 1e13})
+    outcome = BandwidthCheck().run(ctx)
+    low = [f for f in outcome.findings if f.code == "bandwidth.low"]
+    assert len(low) == 1 and low[0].severity == "warn"
+    assert "download" in low[0].message and "upload" in low[0].message
+    assert low[0].data["download_bps"] == metric(outcome, "download_bits_per_second")
+
+
+def test_bandwidth_when_the_mini_server_answers_403_is_unavailable_in_one_sentence(mini_server):
+    srv = mini_server("403")
+    outcome = BandwidthCheck().run(make_ctx({"mini_server": srv.url}))
+    assert outcome.resolved_status() == "error" and outcome.error == "http_status_4xx"
+    (finding,) = outcome.findings
+    assert finding.code == "bandwidth.unavailable"
+    assert "HTTP 403" in finding.message and "Traceback" not in finding.message
+    assert "\n" not in finding.message
+
+
+def test_bandwidth_when_the_mini_server_is_down_is_unavailable_and_classified():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    outcome = BandwidthCheck().run(make_ctx({"mini_server": f"http://127.0.0.1:{port}/mini"}))
+    assert outcome.findings[0].code == "bandwidth.unavailable"
+    assert outcome.findings[0].data["failure"] == "connection_refused"
+
+
+def test_bandwidth_when_speedtest_net_answers_403_is_unavailable(mini_server, monkeypatch):
+    import speedtest
+    srv = mini_server("403")
+    real = speedtest.build_request
+    base = f"http://127.0.0.1:{srv.server_address[1]}/"
+
+    def local(url: str, *a: Any, **k: Any) -> Any:
+        # speedtest.net itself is never contacted: its URLs are sent to the 403 server.
+        url = url.replace("://www.speedtest.net/", "://speedtest.invalid/")
+        if "speedtest.invalid/" in url:
+            url = base + url.split("speedtest.invalid/", 1)[1]
+        return real(url, *a, **{**k, "secure": False})
+
+    monkeypatch.setattr(speedtest, "build_request", local)
+    outcome = BandwidthCheck().run(make_ctx({"mini_server": ""}))
+    assert srv.paths == ["/speedtest-config.php"]
+    (finding,) = outcome.findings
+    assert finding.code == "bandwidth.unavailable" and finding.target == "speedtest.net"
+    assert "speedtest.net refused the bandwidth test (HTTP 403)" in finding.message
+    assert "mini_server" in finding.message
+
+
+def test_bandwidth_with_a_zero_cap_is_skipped():
+    outcome = BandwidthCheck().run(make_ctx({"mini_server": "http://127.0.0.1:9/mini", "max_bytes": 0}))
+    assert outcome.resolved_status() == "skipped"
+
+
+def test_bandwidth_through_the_runner_runs_last_and_serializes(mini_server):
+    srv = mini_server()
+    settings = config.load(overrides={"bandwidth": {"mini_server": srv.url, "max_bytes": 1_000_000,
+                                                    "low_download_bps": 0.0, "low_upload_bps": 0.0,
+                                                    "timeout_s": 15.0}})
+    check = LoadedCheck(name="bandwidth", target="checks.bandwidth:BandwidthCheck", cls=BandwidthCheck)
+    result = Runner(settings, detect(), options={"bandwidth": True}).run([check], deadline_s=5).results[0]
+    assert result.status == "ok", result.summary
+    doc = json.loads(json.dumps(result.to_dict()))
+    names = {m["name"] for m in doc["metrics"]}
+    assert {"download_bits_per_second", "upload_bits_per_second", "bandwidth_bytes_total"} <= names
+

@@ -1,0 +1,183 @@
+"""device: thresholds from config, termux-battery-status, AccessDenied everywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks.device import DeviceCheck
+from probe import config
+from probe.api import Blackboard, CheckContext, Outcome
+from probe.host import HostInfo, detect
+from probe.registry import LoadedCheck
+from probe.runner import Runner
+
+psutil = pytest.importorskip("psutil")
+
+TERMUX = HostInfo(platform="android", termux=True, os="Linux android", python="3.11")
+LINUX = HostInfo(platform="linux", termux=False, os="Linux", python="3.11")
+
+# Thresholds that never fire, so each test turns on only the one it is about.
+QUIET = {"low_memory_mb": 0.0, "low_storage_mb": 0.0, "low_battery_percent": 0.0,
+         "high_load_per_cpu": 1e9}
+
+
+def run(device: dict[str, Any] | None = None, host: HostInfo = LINUX) -> Outcome:
+    settings = config.load(overrides={"device": {**QUIET, **(device or {})}})
+    ctx = CheckContext(name="device", config=settings.device, settings=settings,
+                       deadline=time.monotonic() + 8.0, cancelled=threading.Event(),
+                       shared=Blackboard(), host=host, options={})
+    return DeviceCheck().run(ctx)
+
+
+def codes(outcome: Outcome) -> set[str]:
+    return {f.code for f in outcome.findings}
+
+
+def sources(outcome: Outcome) -> dict[str, str]:
+    return next(e for e in outcome.evidence if e["what"] == "sources")["sources"]
+
+
+@pytest.fixture
+def fake_battery(tmp_path: Path, monkeypatch) -> Any:
+    """A termux-battery-status (and a settings) script on PATH, printing what the test says."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+    def install(payload: str, *, low_power: str | None = None) -> None:
+        script = bindir / "termux-battery-status"
+        script.write_text(f"#!/bin/sh\ncat <<'JSON'\n{payload}\nJSON\n")
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+        if low_power is not None:
+            settings = bindir / "settings"
+            settings.write_text(f"#!/bin/sh\n[ \"$*\" = 'get global low_power' ] && echo {low_power}\n")
+            settings.chmod(settings.stat().st_mode | stat.S_IXUSR)
+
+    return install
+
+
+def test_device_with_quiet_thresholds_is_ok():
+    outcome = run()
+    assert outcome.findings == [] and outcome.resolved_status() == "ok"
+    names = {m.name for m in outcome.metrics}
+    assert {"memory_available_bytes", "storage_free_bytes", "load_per_cpu"} <= names
+
+
+def test_device_low_memory_when_below_the_threshold_warns():
+    outcome = run({"low_memory_mb": 1e9})
+    (finding,) = outcome.findings
+    assert finding.code == "device.low_memory" and finding.severity == "warn"
+    assert finding.data["threshold_mb"] == 1e9 and finding.data["available_mb"] >= 0
+
+
+def test_device_low_storage_when_below_the_threshold_warns():
+    outcome = run({"low_storage_mb": 1e12})
+    assert codes(outcome) == {"device.low_storage"}
+    assert outcome.findings[0].data["threshold_mb"] == 1e12
+
+
+def test_device_high_load_when_above_the_threshold_warns():
+    outcome = run({"high_load_per_cpu": 0.0})
+    assert codes(outcome) == {"device.high_load"}
+    assert outcome.findings[0].data["threshold_per_cpu"] == 0.0
+
+
+def test_device_low_battery_on_termux_reads_termux_battery_status(fake_battery):
+    fake_battery('{"percentage": 9, "plugged": "UNPLUGGED", "status": "DISCHARGING",'
+                 ' "temperature": 31.5}', low_power="1")
+    outcome = run({"low_battery_percent": 15.0}, host=TERMUX)
+    (finding,) = outcome.findings
+    assert finding.code == "device.low_battery"
+    assert finding.data == {"percent": 9.0, "threshold_percent": 15.0, "plugged": False,
+                            "power_saving": True}
+    assert "power saving is on" in finding.message
+    battery = next(e for e in outcome.evidence if e["what"] == "battery")
+    assert battery["status"] == "DISCHARGING" and battery["temperature_c"] == 31.5
+    assert sources(outcome)["battery"] == "ok"
+
+
+def test_device_low_battery_while_charging_is_not_a_finding(fake_battery):
+    fake_battery('{"percentage": 9, "plugged": "PLUGGED_AC", "status": "CHARGING"}')
+    outcome = run({"low_battery_percent": 15.0}, host=TERMUX)
+    assert outcome.findings == []
+    assert next(m.value for m in outcome.metrics if m.name == "battery_percent") == 9.0
+
+
+def test_device_when_termux_battery_status_prints_garbage_skips_battery(fake_battery):
+    fake_battery("Error: Termux:API app is not installed")
+    outcome = run({"low_battery_percent": 100.0}, host=TERMUX)
+    assert sources(outcome)["battery"].startswith("skipped: unreadable output")
+    assert "device.low_battery" not in codes(outcome)
+
+
+def test_device_counts_processes_holding_network_connections():
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    cli = socket.create_connection(srv.getsockname(), timeout=2)
+    try:
+        outcome = run()
+    finally:
+        cli.close()
+        srv.close()
+    if not sources(outcome)["connections"] == "ok":
+        pytest.skip(f"net_connections unreadable here: {sources(outcome)['connections']}")
+    procs = next(m.value for m in outcome.metrics if m.name == "network_processes")
+    assert procs >= 1
+    ev = next(e for e in outcome.evidence if e["what"] == "network_processes")
+    assert ev["connections"] >= 3 and ev["established"] >= 2
+
+
+def test_device_when_every_psutil_source_is_access_denied_degrades_to_skipped_sources(monkeypatch):
+    def denied(*a: Any, **k: Any) -> Any:
+        raise psutil.AccessDenied(pid=None, msg="permission denied by SELinux")
+
+    for fn in ("getloadavg", "virtual_memory", "net_connections", "sensors_battery"):
+        monkeypatch.setattr(psutil, fn, denied)
+    outcome = run({"low_memory_mb": 1e9, "high_load_per_cpu": 0.0})
+    src = sources(outcome)
+    for name in ("load", "memory", "connections", "battery"):
+        assert src[name].startswith("skipped: AccessDenied"), (name, src[name])
+    assert src["storage"] == "ok"
+    assert outcome.resolved_status() == "ok"          # storage was still read
+    assert "unreadable" in outcome.summary
+
+
+def test_device_when_nothing_is_readable_is_skipped_with_reasons(monkeypatch):
+    def denied(*a: Any, **k: Any) -> Any:
+        raise psutil.AccessDenied(pid=None)
+
+    for fn in ("getloadavg", "virtual_memory", "net_connections", "sensors_battery"):
+        monkeypatch.setattr(psutil, fn, denied)
+    import shutil
+
+    def no_disk(path: Any) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(shutil, "disk_usage", no_disk)
+    outcome = run()
+    assert outcome.resolved_status() == "skipped"
+    assert "AccessDenied" in outcome.summary and "Permission denied" in outcome.summary
+
+
+def test_device_through_the_runner_serializes(fake_battery):
+    fake_battery('{"percentage": 5, "plugged": "UNPLUGGED"}')
+    settings = config.load(overrides={"device": {**QUIET, "low_battery_percent": 10.0}})
+    check = LoadedCheck(name="device", target="checks.device:DeviceCheck", cls=DeviceCheck)
+    result = Runner(settings, TERMUX).run([check], deadline_s=8).results[0]
+    assert result.status == "warn"
+    doc = json.loads(json.dumps(result.to_dict()))
+    assert [f["code"] for f in doc["findings"]] == ["device.low_battery"]
+
+
+def test_device_on_this_host_runs(monkeypatch):
+    assert run(host=detect()).resolved_status() in ("ok", "warn")
