@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ticket", action="store_true",
                      help="after the run, write a support bundle (zip) and print its path")
     run.add_argument("--upload", metavar="URL", help="with --ticket: POST the bundle to this HTTPS URL")
+    run.add_argument("--last", type=int, default=5, metavar="N",
+                     help="with --ticket: include the last N history summaries (default 5)")
     run.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway")
     run.add_argument("--trigger", default="manual", help=argparse.SUPPRESS)
 

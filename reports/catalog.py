@@ -1,7 +1,122 @@
-"""Message catalogs (first version)."""
+"""Message catalogs (reports/i18n/en.json, zh.json): titles, explanations and
+remedies of every cause and finding code, and the renderers' labels.
+
+Both catalogs have exactly the same keys (a test checks it); a key missing in
+one language falls back to English, then to the key itself, so a gap shows as a
+visible key rather than a crash.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+LANGS = ("en", "zh")
+I18N_DIR = Path(__file__).parent / "i18n"
+
+# Provider ids of the built-in endpoints -> the names people know them by.
+PROVIDER_NAMES: dict[str, dict[str, str]] = {
+    "alipay": {"en": "Alipay", "zh": "支付宝"},
+    "wechatpay": {"en": "WeChat Pay", "zh": "微信支付"},
+    "douyinpay": {"en": "Douyin Pay", "zh": "抖音支付"},
+    "douyin": {"en": "Douyin", "zh": "抖音"},
+    "unionpay": {"en": "UnionPay", "zh": "银联"},
+    "stripe": {"en": "Stripe", "zh": "Stripe"},
+    "paypal": {"en": "PayPal", "zh": "PayPal"},
+}
+
+
+def norm_lang(lang: str | None) -> str:
+    return lang if lang in LANGS else "en"
+
+
+@functools.lru_cache(maxsize=4)
+def load(lang: str) -> dict[str, Any]:
+    path = I18N_DIR / f"{norm_lang(lang)}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class _Blank(dict):
+    # Missing placeholders render empty instead of raising KeyError.
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _lookup(lang: str, section: str, key: str) -> Any:
+    for candidate in (norm_lang(lang), "en"):
+        value = load(candidate).get(section, {}).get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def text(section: str, key: str, lang: str, **params: Any) -> str:
+    """One message, with ``{name}`` placeholders filled from ``params``."""
+    template = _lookup(lang, section, key)
+    if not isinstance(template, str):
+        return key
+    return template.format_map(_Blank({k: str(v) for k, v in params.items()}))
+
+
+def ui(key: str, lang: str, **params: Any) -> str:
+    return text("ui", key, lang, **params)
+
+
+def remedy(key: str, lang: str) -> str:
+    return text("remedies", key, lang)
+
+
+def cause_entry(code: str, lang: str) -> dict[str, Any] | None:
+    return _lookup(lang, "causes", code)
+
+
+def finding_entry(code: str, lang: str) -> dict[str, Any] | None:
+    return _lookup(lang, "findings", code)
+
+
+def cause_codes() -> list[str]:
+    return list(load("en")["causes"])
+
+
+def finding_codes() -> list[str]:
+    return list(load("en")["findings"])
+
+
+def provider_name(provider: str, lang: str) -> str:
+    names = PROVIDER_NAMES.get(provider.lower())
+    return names[norm_lang(lang)] if names else provider
+
+
+def join(items: list[str], lang: str) -> str:
+    return text("detail", "list_sep", lang).join(items)
+
 
 def explain(code: str, lang: str = "en") -> str | None:
-    return None
+    """`payprobe explain CODE`: title, explanation and remedies of a cause or
+    finding code in ``lang``; None when the code is unknown."""
+    lang = norm_lang(lang)
+    code = code.strip()
+    entry = cause_entry(code, lang)
+    kind = "cause"
+    if entry is None:
+        entry = finding_entry(code, lang)
+        kind = "finding"
+    if entry is None:
+        return None
+    generic = _Blank(provider=_generic_provider(lang))
+    title = entry["title"].format_map(generic)
+    title = title[:1].upper() + title[1:]
+    # Cause explanations carry per-run details ({detail}); "about" is the run-free text.
+    explanation = entry.get("about") or entry["explanation"].format_map(generic)
+    lines = [f"{code} ({ui('explain.' + kind, lang)}): {title}", "", explanation, ""]
+    remedies = entry.get("remedies", [])
+    if remedies:
+        lines.append(ui("remedies", lang) + ":")
+        lines.extend(f"  - {remedy(key, lang)}" for key in remedies)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _generic_provider(lang: str) -> str:
+    return "支付服务" if norm_lang(lang) == "zh" else "the payment service"

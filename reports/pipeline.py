@@ -18,5 +18,5 @@ def finish_report(run: Any, *, settings: Any, host: Any, lang: str, trigger: str
                                 version=__version__, redacted=redact,
                                 extra={"lang": lang, "summary": summary})
     if redact:
-        report = redact_report(report)
+        report = redact_report(report, settings=settings)
     return report

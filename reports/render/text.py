@@ -1,11 +1,22 @@
-"""Text for the terminal: the verdict first, then causes, then each check."""
+"""Text for the terminal: the verdict first, then the causes with their
+remedies, what the report rules out, then a compact table per check.
+
+Everything that came from the report may hold bytes from the network (a DNS
+answer, a server's reason phrase, an issuer name): it is shown inert, with
+control characters (terminal escape sequences included) spelled out as \\xNN.
+Colour only when the caller says the stream is a TTY.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from reports import catalog
+
 _COLOURS = {"healthy": "32", "ok": "32", "degraded": "33", "warn": "33", "unhealthy": "31",
-            "fail": "31", "error": "35", "timeout": "35", "unknown": "35", "skipped": "2"}
+            "fail": "31", "error": "35", "timeout": "35", "unknown": "35", "skipped": "2",
+            "info": "2", "bold": "1", "dim": "2"}
+_MAX_FINDINGS = 6
 
 
 def _c(text: str, key: str, colour: bool) -> str:
@@ -14,27 +25,73 @@ def _c(text: str, key: str, colour: bool) -> str:
 
 def _safe(text: Any) -> str:
     # Whatever came from the network may hold terminal escapes: show them inert.
-    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in str(text))
+    # isprintable() is False for C0/C1 controls, DEL and bidi overrides' cousins
+    # in category Cf, so none of them reach the terminal raw.
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" if ord(ch) < 256
+                   else f"\\u{ord(ch):04x}" for ch in str(text))
 
 
 def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) -> str:
+    lang = catalog.norm_lang(lang)
+    ui = lambda key, **kw: catalog.ui(key, lang, **kw)  # noqa: E731 - local shorthand
     lines: list[str] = []
-    status = report.get("status", "unknown")
-    partial = " (partial: the run was interrupted)" if report.get("partial") else ""
-    lines.append(f"payprobe: {_c(status.upper(), status, colour)}{partial}")
-    for cause in report.get("causes", []):
-        lines.append(f"  * {_safe(cause.get('title', cause.get('code')))} "
-                     f"[{cause.get('severity')}, {cause.get('confidence')} confidence]")
-        for remedy in cause.get("remedies", [])[:4]:
-            lines.append(f"      - {_safe(remedy)}")
+    status = str(report.get("status", "unknown"))
+    head = f"payprobe: {_c(ui('status.' + status) if status in _COLOURS else _safe(status), status, colour)}"
+    if report.get("partial"):
+        head += f"  ({ui('partial')})"
+    lines.append(head)
+    summary = report.get("summary") or {}
+    if summary.get("verdict"):
+        lines.append(_c(_safe(summary["verdict"]), "bold", colour))
+
+    causes = report.get("causes") or []
+    if causes:
+        lines += ["", _c(ui("causes"), "bold", colour)]
+    for i, cause in enumerate(causes, 1):
+        sev = str(cause.get("severity", ""))
+        conf = ui(f"confidence.{cause.get('confidence')}")
+        lines.append(f" {i}. {_safe(cause.get('title') or cause.get('code'))}  "
+                     f"[{_c(_safe(ui('severity.' + sev)), sev, colour)}, {_safe(conf)}]")
+        if cause.get("explanation"):
+            lines.append(f"    {_safe(cause['explanation'])}")
+        remedies = cause.get("remedies") or []
+        if remedies:
+            lines.append(f"    {ui('remedies')}:")
+            lines += [f"      - {_safe(r)}" for r in remedies]
+
+    for key, items in (("ruled_out", summary.get("ruled_out")), ("next_steps", summary.get("next_steps"))):
+        if items:
+            lines += ["", _c(ui(key), "bold", colour)]
+            if key == "next_steps" and summary.get("next_steps_intro"):
+                lines.append(f"  {_safe(summary['next_steps_intro'])}")
+            lines += [f"  - {_safe(item)}" for item in items]
+
+    checks = report.get("checks") or []
+    if checks:
+        lines += ["", _c(ui("checks"), "bold", colour)]
+        width = max(12, *(len(_safe(c.get("name", "?"))) for c in checks))
+    for check in checks:
+        st = str(check.get("status", "?"))
+        label = ui(f"check_status.{st}") if st in _COLOURS else _safe(st)
+        pad = max(0, 8 - len(label)) if lang == "en" else max(0, 4 - len(label)) * 2
+        duration = check.get("duration_s") or 0
+        line = (f"  {_safe(check.get('name', '?')):<{width}} {_c(label, st, colour)}{' ' * pad} "
+                f"{float(duration):6.2f} s  {_safe(check.get('summary', ''))}")
+        if check.get("error"):
+            line += f"  ({ui('error')}: {_safe(check['error'])})"
+        lines.append(line.rstrip())
+        shown = [f for f in check.get("findings") or [] if f.get("severity") != "info"]
+        for f in shown[:_MAX_FINDINGS]:
+            sev = str(f.get("severity", ""))
+            target = f" [{_safe(f['target'])}]" if f.get("target") else ""
+            lines.append(f"      {_c(_safe(sev), sev, colour)} {_safe(f.get('code'))}{target}: "
+                         f"{_safe(f.get('message', ''))}")
+        if len(shown) > _MAX_FINDINGS:
+            lines.append(f"      ... +{len(shown) - _MAX_FINDINGS}")
+
     lines.append("")
-    for check in report.get("checks", []):
-        st = check.get("status", "?")
-        lines.append(f"  {check.get('name', '?'):<13} {_c(f'{st:<8}', st, colour)} "
-                     f"{check.get('duration_s', 0):6.2f} s  {_safe(check.get('summary', ''))}")
-        for f in check.get("findings", [])[:5]:
-            if f.get("severity") == "info":
-                continue
-            lines.append(f"      {_c(f.get('severity', ''), f.get('severity', ''), colour)} "
-                         f"{f.get('code')}: {_safe(f.get('message', ''))}")
+    run_id = _safe(report.get("run_id", ""))
+    lines.append(_c(f"{ui('run')} {run_id} · {_safe(report.get('started_at', ''))} · "
+                    f"{ui('redacted') if report.get('redacted', True) else ui('not_redacted')}",
+                    "dim", colour))
     return "\n".join(lines) + "\n"

@@ -1,0 +1,246 @@
+"""HTML: one self-contained page, no external assets, readable on a phone.
+
+The verdict and causes come first, then a latency chart per endpoint (inline
+SVG from the endpoints metrics tcp_connect_seconds / tls_handshake_seconds /
+http_ttfb_seconds {endpoint, stat}), then every check in a <details> section.
+Every value from the report goes through html.escape; a Content-Security-Policy
+meta tag forbids scripts and remote loads, so even a missed escape could not
+run code or call home.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from reports import catalog
+
+PHASES = ("tcp_connect_seconds", "tls_handshake_seconds", "http_ttfb_seconds")
+_PHASE_COLOURS = {"tcp_connect_seconds": "#3b7dd8", "tls_handshake_seconds": "#8e5bd0",
+                  "http_ttfb_seconds": "#1f9d74"}
+_STATUS_COLOURS = {"healthy": "#1e8e3e", "ok": "#1e8e3e", "degraded": "#b26a00", "warn": "#b26a00",
+                   "unhealthy": "#c5221f", "fail": "#c5221f", "error": "#8a3ffc", "timeout": "#8a3ffc",
+                   "unknown": "#5f6368", "skipped": "#5f6368", "info": "#5f6368"}
+
+_CSS = """
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans CJK SC","PingFang SC",sans-serif;
+margin:0;padding:12px;line-height:1.45;color:#202124;background:#f8f9fa;font-size:16px;
+overflow-wrap:anywhere}
+main{max-width:760px;margin:0 auto}
+h1{font-size:1.3em;margin:.2em 0 .4em}
+h2{font-size:1.1em;margin:1.2em 0 .4em}
+.badge{display:inline-block;padding:.15em .6em;border-radius:1em;color:#fff;font-weight:600;font-size:.9em}
+.verdict{font-size:1.05em;font-weight:600;margin:.4em 0 .8em}
+.card{background:#fff;border:1px solid #dadce0;border-radius:10px;padding:10px 12px;margin:8px 0}
+.card h3{margin:0 0 .3em;font-size:1em}
+.meta{color:#5f6368;font-size:.85em}
+ul,ol{padding-left:1.3em;margin:.3em 0}
+details{background:#fff;border:1px solid #dadce0;border-radius:10px;margin:6px 0;padding:6px 10px}
+summary{cursor:pointer;font-weight:600}
+table{border-collapse:collapse;width:100%;font-size:.85em;margin:.4em 0}
+td,th{border-bottom:1px solid #eee;padding:3px 4px;text-align:left;vertical-align:top}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}
+pre{white-space:pre-wrap;background:#f1f3f4;padding:6px;border-radius:6px;max-height:320px;overflow:auto}
+svg{width:100%;height:auto;display:block}
+.sev-fail{color:#c5221f;font-weight:600}.sev-warn{color:#b26a00;font-weight:600}.sev-info{color:#5f6368}
+footer{color:#5f6368;font-size:.8em;margin:1.5em 0 .5em}
+"""
+
+
+def esc(value: Any) -> str:
+    # Control characters (terminal escapes from a hostile server) are spelled out
+    # rather than shown as boxes; newlines and tabs stay.
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" if ord(ch) < 256
+                   else f"\\u{ord(ch):04x}" for ch in str(value))
+    return html.escape(text, quote=True)
+
+
+def _badge(label: str, key: str) -> str:
+    return f'<span class="badge" style="background:{_STATUS_COLOURS.get(key, "#5f6368")}">{esc(label)}</span>'
+
+
+def latency_series(report: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+    """endpoint -> phase -> stat -> seconds, from the endpoints check's metrics."""
+    series: dict[str, dict[str, dict[str, float]]] = {}
+    for check in report.get("checks") or []:
+        if check.get("name") != "endpoints":
+            continue
+        for m in check.get("metrics") or []:
+            labels = m.get("labels") or {}
+            if m.get("name") in PHASES and "endpoint" in labels and "stat" in labels:
+                try:
+                    value = float(m["value"])
+                except (TypeError, ValueError, KeyError):
+                    continue
+                if value != value or value < 0:  # NaN or nonsense: no bar rather than a broken chart
+                    continue
+                series.setdefault(str(labels["endpoint"]), {}).setdefault(m["name"], {})[
+                    str(labels["stat"])] = value
+    return series
+
+
+def _chart(endpoint: str, phases: dict[str, dict[str, float]], scale_s: float, lang: str) -> str:
+    width, label_w, row_h, right_pad = 360, 96, 26, 58
+    bar_w = width - label_w - right_pad
+    rows = [p for p in PHASES if p in phases]
+    height = row_h * len(rows) + 6
+
+    def x(seconds: float) -> float:
+        return label_w + bar_w * min(seconds, scale_s) / scale_s
+
+    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{esc(endpoint)}" '
+             f'xmlns="http://www.w3.org/2000/svg">']
+    for i, phase in enumerate(rows):
+        stats = phases[phase]
+        y = 4 + i * row_h
+        mid = y + row_h / 2 - 2
+        colour = _PHASE_COLOURS[phase]
+        parts.append(f'<text x="0" y="{mid + 4:.1f}" font-size="11" fill="#3c4043">'
+                     f'{esc(catalog.ui("phase." + phase, lang))}</text>')
+        parts.append(f'<rect x="{label_w}" y="{mid - 6:.1f}" width="{bar_w}" height="12" fill="#f1f3f4"/>')
+        p50 = stats.get("p50", stats.get("min"))
+        if p50 is not None:
+            parts.append(f'<rect x="{label_w}" y="{mid - 6:.1f}" width="{x(p50) - label_w:.1f}" height="12" '
+                         f'rx="2" fill="{colour}" fill-opacity="0.75"/>')
+        if "min" in stats and "max" in stats:
+            parts.append(f'<line x1="{x(stats["min"]):.1f}" y1="{mid:.1f}" x2="{x(stats["max"]):.1f}" '
+                         f'y2="{mid:.1f}" stroke="#202124" stroke-width="1.5"/>')
+        if "p95" in stats:
+            parts.append(f'<line x1="{x(stats["p95"]):.1f}" y1="{mid - 7:.1f}" x2="{x(stats["p95"]):.1f}" '
+                         f'y2="{mid + 7:.1f}" stroke="#202124" stroke-width="2"/>')
+        shown = p50 if p50 is not None else stats.get("max", 0.0)
+        parts.append(f'<text x="{width - right_pad + 6}" y="{mid + 4:.1f}" font-size="11" fill="#202124">'
+                     f'{shown * 1000:.0f} ms</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _charts(report: dict[str, Any], lang: str) -> str:
+    series = latency_series(report)
+    if not series:
+        return ""
+    # One scale for all endpoints so that bars compare across charts.
+    scale_s = max((v for ph in series.values() for st in ph.values() for v in st.values()), default=0.0)
+    scale_s = max(scale_s, 0.001)
+    out = [f"<h2>{esc(catalog.ui('latency', lang))}</h2>",
+           f'<p class="meta">{esc(catalog.ui("latency_note", lang))} · 0–{scale_s * 1000:.0f} ms</p>']
+    for endpoint in sorted(series):
+        out.append(f'<div class="card"><h3>{esc(endpoint)}</h3>{_chart(endpoint, series[endpoint], scale_s, lang)}'
+                   f"</div>")
+    return "\n".join(out)
+
+
+def _check_section(check: dict[str, Any], lang: str) -> str:
+    st = str(check.get("status", "?"))
+    label = catalog.ui("check_status." + st, lang)
+    open_attr = " open" if st in ("fail", "error") else ""
+    out = [f"<details{open_attr}><summary>{esc(check.get('name', '?'))} {_badge(label, st)} "
+           f'<span class="meta">{float(check.get("duration_s") or 0):.2f} s</span></summary>']
+    if check.get("summary"):
+        out.append(f"<p>{esc(check['summary'])}</p>")
+    if check.get("error"):
+        out.append(f"<p>{esc(catalog.ui('error', lang))}: <code>{esc(check['error'])}</code></p>")
+    findings = check.get("findings") or []
+    if findings:
+        out.append(f"<h4>{esc(catalog.ui('findings', lang))}</h4><ul>")
+        for f in findings:
+            sev = str(f.get("severity", ""))
+            target = f" ({esc(f['target'])})" if f.get("target") else ""
+            data = ""
+            if f.get("data"):
+                data = f"<pre>{esc(json.dumps(f['data'], ensure_ascii=False, sort_keys=True))}</pre>"
+            out.append(f'<li><span class="sev-{esc(sev)}">{esc(sev)}</span> <code>{esc(f.get("code", ""))}</code>'
+                       f"{target}: {esc(f.get('message', ''))}{data}</li>")
+        out.append("</ul>")
+    metrics = check.get("metrics") or []
+    if metrics:
+        out.append(f"<h4>{esc(catalog.ui('metrics', lang))}</h4><table>")
+        for m in metrics:
+            labels = ", ".join(f"{k}={v}" for k, v in sorted((m.get("labels") or {}).items()))
+            out.append(f"<tr><td><code>{esc(m.get('name', ''))}</code></td><td>{esc(labels)}</td>"
+                       f"<td>{esc(_num(m.get('value')))} {esc(m.get('unit', ''))}</td></tr>")
+        out.append("</table>")
+    evidence = check.get("evidence") or []
+    if evidence:
+        out.append(f"<h4>{esc(catalog.ui('evidence', lang))}</h4>")
+        out.append(f"<pre>{esc(json.dumps(evidence, ensure_ascii=False, indent=1, sort_keys=True))}</pre>")
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) -> str:
+    lang = catalog.norm_lang(lang)
+
+    def ui(key: str) -> str:
+        return catalog.ui(key, lang)
+
+    status = str(report.get("status", "unknown"))
+    summary = report.get("summary") or {}
+    body: list[str] = [f"<h1>{esc(ui('title'))} {_badge(ui('status.' + status), status)}</h1>"]
+    if report.get("partial"):
+        body.append(f'<p class="sev-warn">{esc(ui("partial"))}</p>')
+    if summary.get("verdict"):
+        body.append(f'<p class="verdict">{esc(summary["verdict"])}</p>')
+
+    causes = report.get("causes") or []
+    body.append(f"<h2>{esc(ui('causes'))}</h2>")
+    if not causes:
+        body.append(f"<p>{esc(ui('no_causes'))}</p>")
+    for i, cause in enumerate(causes, 1):
+        sev = str(cause.get("severity", ""))
+        conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
+        card = [f'<div class="card"><h3>{i}. {esc(cause.get("title") or cause.get("code"))}</h3>',
+                f'<p class="meta"><span class="sev-{esc(sev)}">{esc(ui("severity." + sev))}</span> · {esc(conf)} · '
+                f'<code>{esc(cause.get("code", ""))}</code></p>']
+        if cause.get("explanation"):
+            card.append(f"<p>{esc(cause['explanation'])}</p>")
+        if cause.get("remedies"):
+            card.append(f"<strong>{esc(ui('remedies'))}</strong><ol>"
+                        + "".join(f"<li>{esc(r)}</li>" for r in cause["remedies"]) + "</ol>")
+        if cause.get("findings"):
+            card.append(f'<p class="meta">{esc(ui("findings"))}: '
+                        + ", ".join(f"<code>{esc(f)}</code>" for f in cause["findings"]) + "</p>")
+        card.append("</div>")
+        body.append("".join(card))
+
+    for key in ("ruled_out", "next_steps"):
+        items = summary.get(key) or []
+        if items:
+            body.append(f"<h2>{esc(ui(key))}</h2>")
+            if key == "next_steps" and summary.get("next_steps_intro"):
+                body.append(f"<p>{esc(summary['next_steps_intro'])}</p>")
+            body.append("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul>")
+
+    charts = _charts(report, lang)
+    if charts:
+        body.append(charts)
+    checks = report.get("checks") or []
+    if checks:
+        body.append(f"<h2>{esc(ui('checks'))}</h2>")
+        body += [_check_section(c, lang) for c in checks]
+
+    tool = report.get("tool") or {}
+    host = report.get("host") or {}
+    body.append(f"<footer>{esc(ui('run'))} <code>{esc(report.get('run_id', ''))}</code> · "
+                f"{esc(ui('started'))} {esc(report.get('started_at', ''))} · payprobe "
+                f"{esc(tool.get('version', ''))} · {esc(host.get('platform', ''))} {esc(host.get('os', ''))}<br>"
+                f"{esc(ui('redacted') if report.get('redacted', True) else ui('not_redacted'))}</footer>")
+
+    html_lang = "zh-CN" if lang == "zh" else "en"
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "style-src 'unsafe-inline'; img-src data:\">\n"
+            '<meta name="referrer" content="no-referrer">\n'
+            f"<title>{esc(ui('title'))}: {esc(ui('status.' + status))}</title>\n"
+            f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+            + "\n".join(body) + "\n</main>\n</body>\n</html>\n")

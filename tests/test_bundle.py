@@ -1,0 +1,219 @@
+"""Support bundle: contents, re-redaction, history, and the upload."""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import io
+import json
+import sys
+import threading
+import types
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from probe.errors import UsageError
+from reports import bundle
+from reports.model import dumps, report_filename
+from tests.test_redact import SECRETS, planted, report_with_secrets  # noqa: F401 - fixture
+
+TOKEN = "tok-0123456789-secret"
+
+
+def save(report: dict[str, Any]) -> Path:
+    from probe import paths
+    folder = paths.reports_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / report_filename(report)
+    path.write_text(dumps(report), encoding="utf-8")
+    return path
+
+
+def read_zip(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as zf:
+        return {Path(n).name: zf.read(n).decode("utf-8") for n in zf.namelist()}
+
+
+def test_bundle_command_writes_zip_with_all_parts_and_no_secrets(planted: None, tmp_path: Path) -> None:  # noqa: F811
+    from probe.cli import main
+    report = report_with_secrets()
+    report["redacted"] = False         # the user ran --no-redact: the bundle must still be clean
+    save(report)
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "ticket.zip"
+    assert main(["bundle", "--output", str(target)], stdout=out, stderr=err) == 0, err.getvalue()
+    assert out.getvalue().strip() == str(target)
+    files = read_zip(target)
+    assert set(files) == {"report.json", "report.html", "report.md", "summary.txt"}
+    for name, text in files.items():
+        leaks = [s for s in SECRETS if s.lower() in text.lower()]
+        assert leaks == [], f"{name} leaks {leaks}"
+    assert json.loads(files["report.json"])["redacted"] is True
+    code = bundle.ticket_code(report)
+    assert code == "3f9a2c1d-unhealthy-clock_wrong"
+    assert code in files["summary.txt"] and code in err.getvalue()
+
+
+def test_bundle_picks_the_newest_report(tmp_path: Path) -> None:
+    import os
+
+    from tests.test_render import sample_report
+    old, new = sample_report(), sample_report()
+    new["run_id"] = "aaaaaaaa-0000-4000-8000-000000000002"
+    new["started_at"] = "2026-11-27T01:02:03.123Z"
+    p_old, p_new = save(old), save(new)
+    os.utime(p_old, (1_000_000, 1_000_000))
+    os.utime(p_new, (2_000_000, 2_000_000))
+    assert bundle.latest_report_path() == p_new
+
+
+def test_bundle_without_reports_is_a_usage_error() -> None:
+    from probe.cli import main
+    err = io.StringIO()
+    assert main(["bundle"], stdout=io.StringIO(), stderr=err) == 64
+    assert "payprobe run" in err.getvalue()
+
+
+def test_bundle_includes_last_n_history_summaries(monkeypatch: pytest.MonkeyPatch, planted: None) -> None:  # noqa: F811
+    calls: list[int] = []
+    fake = types.ModuleType("probe.history")
+
+    def recent_summaries(n: int) -> list[dict[str, Any]]:
+        calls.append(n)
+        return [{"run_id": "x", "status": "degraded", "note": "seen from 192.168.31.77"}][:n]
+
+    fake.recent_summaries = recent_summaries  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "probe.history", fake)
+    import probe
+    monkeypatch.setattr(probe, "history", fake, raising=False)
+    from tests.test_render import sample_report
+    path, _ = bundle.write_bundle(sample_report(), last=3)
+    files = read_zip(path)
+    assert calls == [3]
+    assert "history.json" in files and "degraded" in files["history.json"]
+    assert "192.168.31.77" not in files["history.json"]
+
+
+def test_bundle_without_history_module_has_no_history_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "probe.history", None)  # import raises ImportError
+    from tests.test_render import sample_report
+    path, _ = bundle.write_bundle(sample_report())
+    assert "history.json" not in read_zip(path)
+
+
+# ------------------------------------------------------------------ upload
+
+
+class _Server:
+    def __init__(self, fail_first: int) -> None:
+        self.fail_first = fail_first
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
+                code = 503 if len(outer.requests) <= outer.fail_first else 201
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/upload"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def flaky_server() -> Iterator[_Server]:
+    server = _Server(fail_first=2)
+    yield server
+    server.close()
+
+
+def test_upload_retries_with_backoff_then_succeeds(flaky_server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
+    sleeps: list[float] = []
+    status = bundle.upload_bundle(b"PK-zip-bytes", flaky_server.url, code="abc", sleep=sleeps.append,
+                                  backoff_s=0.5, timeout_s=10)
+    assert status == 201
+    assert len(flaky_server.requests) == 3
+    assert sleeps == [0.5, 1.0]
+    last = flaky_server.requests[-1]
+    assert last["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert last["headers"]["Content-Type"] == "application/zip"
+    assert last["body"] == b"PK-zip-bytes"
+
+
+def test_upload_gives_up_after_the_last_attempt_without_printing_the_token(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    server = _Server(fail_first=99)
+    try:
+        monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
+        with pytest.raises(bundle.UploadError) as info:
+            bundle.upload_bundle(b"x", server.url, attempts=3, sleep=lambda s: None, timeout_s=10)
+        assert len(server.requests) == 3
+        assert TOKEN not in str(info.value) and "503" in str(info.value)
+    finally:
+        server.close()
+
+
+def test_upload_token_from_config_when_env_is_empty(flaky_server: _Server,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from probe import config
+    monkeypatch.delenv("PAYPROBE_UPLOAD_TOKEN", raising=False)
+    settings = config.load(None, overrides={"upload": {"token": "from-config"}})
+    bundle.upload_bundle(b"x", flaky_server.url, settings=settings, sleep=lambda s: None, timeout_s=10)
+    assert flaky_server.requests[-1]["headers"]["Authorization"] == "Bearer from-config"
+
+
+@pytest.mark.parametrize("url", ["http://203.0.113.5/upload", "http://example.invalid/u", "ftp://127.0.0.1/x",
+                                 "http://127.0.0.1.example.invalid/x", "not a url"])
+def test_upload_refuses_plain_http_to_non_loopback_without_connecting(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import requests
+
+    def no_network(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(requests.Session, "request", no_network)
+    with pytest.raises(UsageError):
+        bundle.upload_bundle(b"x", url, sleep=lambda s: None)
+
+
+def test_https_and_loopback_urls_are_allowed() -> None:
+    for url in ("https://support.example/upload", "http://127.0.0.1:8080/x", "http://[::1]:80/x",
+                "http://localhost/x"):
+        bundle.check_upload_url(url)
+
+
+def test_run_ticket_writes_bundle_uploads_and_never_prints_the_token(
+        flaky_server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from probe import config
+    from tests.test_render import sample_report
+    monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
+    monkeypatch.setattr(bundle.time, "sleep", lambda s: None)
+    err = io.StringIO()
+    args = argparse.Namespace(ticket=True, upload=flaky_server.url)
+    bundle.ticket_after_run(args, config.load(None), sample_report(), err)
+    text = err.getvalue()
+    assert ".zip" in text and "3f9a2c1d-unhealthy-clock_wrong" in text and "201" in text
+    assert TOKEN not in text
+    written = Path(text.split("written to ", 1)[1].splitlines()[0])
+    assert written.is_file() and flaky_server.requests[-1]["body"] == written.read_bytes()

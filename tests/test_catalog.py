@@ -1,0 +1,111 @@
+"""Message catalogs and `payprobe explain`."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import string
+
+import pytest
+
+from reports import catalog
+
+DESIGN_FINDINGS = [
+    "net.offline", "net.captive_portal", "net.link_errors", "net.weak_signal",
+    "dns.system_failure", "dns.resolver_unreachable", "dns.hijack", "dns.nxdomain_rewrite", "dns.fake_ip",
+    "dns.slow", "tls.untrusted_issuer", "tls.hostname_mismatch", "tls.expired", "tls.not_yet_valid",
+    "tls.handshake_failed", "tls.slow", "clock.skew", "clock.ntp_blocked", "clock.unknown",
+    "proxy.env", "proxy.system", "proxy.local_listener", "vpn.interface",
+    "endpoint.unreachable", "endpoint.slow", "endpoint.loss", "endpoint.http_error",
+    "bandwidth.low", "bandwidth.unavailable",
+    "device.low_memory", "device.low_storage", "device.low_battery", "device.high_load",
+]
+DESIGN_CAUSES = ["offline", "captive_portal", "network_unstable", "dns_problem", "proxy_vpn_interference",
+                 "clock_wrong", "payment_service_outage", "device_resources"]
+
+
+def _shape(obj: object, prefix: str = "") -> set[str]:
+    if isinstance(obj, dict):
+        return {k for key, v in obj.items() for k in _shape(v, f"{prefix}/{key}")} | {prefix}
+    return {prefix}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_catalogs_have_the_same_keys_and_placeholders() -> None:
+    en, zh = catalog.load("en"), catalog.load("zh")
+    assert _shape(en) == _shape(zh)
+
+    def walk(a: object, b: object, where: str) -> None:
+        if isinstance(a, dict):
+            for k in a:
+                walk(a[k], b[k], f"{where}/{k}")  # type: ignore[index]
+        elif isinstance(a, str):
+            assert _placeholders(a) == _placeholders(str(b)), where
+        elif isinstance(a, list):
+            assert a == b, where  # remedy key lists are language independent
+
+    walk(en, zh, "")
+
+
+def test_every_design_code_is_in_the_catalog() -> None:
+    assert set(DESIGN_FINDINGS) <= set(catalog.finding_codes())
+    assert set(DESIGN_CAUSES) <= set(catalog.cause_codes())
+
+
+def test_every_remedy_key_exists() -> None:
+    en = catalog.load("en")
+    used = {k for section in ("causes", "findings") for e in en[section].values() for k in e["remedies"]}
+    assert used <= set(en["remedies"])
+
+
+def test_remedies_carry_the_support_staff_advice() -> None:
+    en = " ".join(catalog.load("en")["remedies"].values())
+    zh = " ".join(catalog.load("zh")["remedies"].values())
+    for needle in ("223.5.5.5", "dns.alidns.com", "automatic date and time", "sign-in page", "VPN",
+                   "daily limits", "clear its cache", "Alipay, WeChat Pay", "wait a few minutes",
+                   "mobile data"):
+        assert needle in en, needle
+    for needle in ("223.5.5.5", "dns.alidns.com", "自动设置日期和时间", "登录", "VPN", "每日", "清理缓存",
+                   "支付宝、微信支付", "等几分钟", "手机流量"):
+        assert needle in zh, needle
+
+
+def test_catalog_files_are_valid_utf8_json() -> None:
+    for lang in catalog.LANGS:
+        json.loads((catalog.I18N_DIR / f"{lang}.json").read_bytes().decode("utf-8"))
+
+
+@pytest.mark.parametrize("code", DESIGN_FINDINGS + DESIGN_CAUSES)
+def test_explain_every_code_in_both_languages(code: str) -> None:
+    for lang in ("en", "zh"):
+        text = catalog.explain(code, lang)
+        assert text and text.startswith(code)
+        assert "{" not in text and "}" not in text
+        assert not re.search(r"\(\s*\)|\uff08\s*\uff09|: \.|:\u3002", text)
+
+
+def test_explain_gives_remedies_in_chinese() -> None:
+    text = catalog.explain("clock_wrong", "zh")
+    assert text is not None and "怎么办" in text and "自动设置日期和时间" in text
+
+
+def test_explain_unknown_code_is_none() -> None:
+    assert catalog.explain("no.such_code", "en") is None
+
+
+def test_cli_explain_prints_the_explanation() -> None:
+    from probe.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["explain", "dns.hijack", "--lang", "en"], stdout=out, stderr=err) == 0
+    assert "223.5.5.5" in out.getvalue()
+    assert main(["explain", "bogus.code"], stdout=io.StringIO(), stderr=err) == 64
+
+
+def test_missing_key_falls_back_to_the_key_itself() -> None:
+    assert catalog.ui("no-such-key", "zh") == "no-such-key"
+    assert catalog.provider_name("wechatpay", "zh") == "微信支付"
+    assert catalog.provider_name("acmepay", "zh") == "acmepay"
