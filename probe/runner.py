@@ -18,8 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from probe import classify as fc
-from probe.api import (ERROR, SKIPPED, TIMEOUT, Blackboard, CheckCancelled, CheckContext, Finding,
-                       Metric, Outcome)
+from probe.api import (
+    ERROR,
+    SKIPPED,
+    TIMEOUT,
+    Blackboard,
+    CheckCancelled,
+    CheckContext,
+    Finding,
+    Metric,
+    Outcome,
+)
 from probe.registry import RUN_LAST, LoadedCheck
 
 # Checks see a deadline this much earlier than the runner enforces, so a check

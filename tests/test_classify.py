@@ -14,7 +14,7 @@ from probe import classify as fc
     (OSError(errno.ENETUNREACH, "Network is unreachable"), fc.NETWORK_UNREACHABLE),
     (OSError(errno.EHOSTUNREACH, "No route to host"), fc.HOST_UNREACHABLE),
     (ConnectionResetError(errno.ECONNRESET, "reset"), fc.CONNECTION_RESET),
-    (socket.timeout("timed out"), fc.GENERIC_TIMEOUT),
+    (TimeoutError("timed out"), fc.GENERIC_TIMEOUT),
     (TimeoutError(), fc.GENERIC_TIMEOUT),
     (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), fc.DNS_NXDOMAIN),
     (socket.gaierror(socket.EAI_AGAIN, "Temporary failure"), fc.DNS_TIMEOUT),
@@ -49,7 +49,8 @@ def test_dnspython_exceptions():
 def test_ntplib_and_requests_exceptions():
     import ntplib
     import requests
-    assert fc.classify(ntplib.NTPException("No response received from x.")) == fc.NTP_FAILURE
+    assert fc.classify(ntplib.NTPException("No response received from x.")) == fc.GENERIC_TIMEOUT
+    assert fc.classify(ntplib.NTPException("Invalid NTP packet")) == fc.NTP_FAILURE
     assert fc.classify(requests.ConnectTimeout()) == fc.GENERIC_TIMEOUT
     wrapped = requests.ConnectionError(OSError(errno.ECONNREFUSED, "refused"))
     assert fc.classify(wrapped) == fc.CONNECTION_REFUSED

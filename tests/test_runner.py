@@ -4,7 +4,6 @@ import os
 import signal
 import threading
 import time
-from typing import ClassVar
 
 import pytest
 

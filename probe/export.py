@@ -1,0 +1,228 @@
+"""Fleet export: Prometheus text exposition for node_exporter's textfile
+collector, and a push to a Prometheus Pushgateway.
+
+The pushgateway grouping key is job="payprobe" and instance=<this device>;
+the instance is a stable salted hash of the hostname unless the report was
+made with --no-redact (a redacted report must not name the device anywhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import re
+import secrets
+import socket
+from pathlib import Path
+from typing import Any, TextIO
+
+PUSH_TIMEOUT_S = 10.0
+JOB = "payprobe"
+SALT_FILE = "instance-salt"
+_STATUS_VALUE = {"healthy": 0, "degraded": 1, "unhealthy": 2, "unknown": 3}
+
+
+# ------------------------------------------------------------------ exposition
+
+
+def exposition(report: dict[str, Any]) -> str:
+    """Prometheus text for a report: the shared renderer when it exists, else ours."""
+    if importlib.util.find_spec("reports.render.prometheus") is not None:
+        from reports.render import render
+        return render(report, "prometheus")
+    return fallback_exposition(report)
+
+
+def _metric_name(name: str) -> str:
+    cleaned = re.sub(r"[^a-zA-Z0-9_:]", "_", name)
+    return "payprobe_" + cleaned.lstrip("_")
+
+
+def _label_name(name: str) -> str:
+    cleaned = re.sub(r"[^a-zA-Z0-9_]", "_", str(name))
+    return cleaned if cleaned and not cleaned[0].isdigit() else "_" + cleaned
+
+
+def _label_value(value: Any) -> str:
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _fmt(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
+
+
+def fallback_exposition(report: dict[str, Any]) -> str:
+    """A minimal exposition (gauges, no timestamps: the pushgateway rejects them)."""
+    series: dict[str, list[tuple[dict[str, str], float]]] = {}
+    helps: dict[str, str] = {}
+
+    def add(name: str, labels: dict[str, Any], value: float, help_text: str = "") -> None:
+        series.setdefault(name, []).append(({k: str(v) for k, v in labels.items()}, value))
+        if help_text:
+            helps.setdefault(name, help_text)
+
+    from probe import history
+    status = str(report.get("status", "unknown"))
+    # A state set, like reports/render/prometheus.py: one series per status, 1 for the current.
+    for name in _STATUS_VALUE:
+        add("payprobe_status", {"status": name}, 1.0 if name == status else 0.0,
+            "Status of the last run (1 for the current status)")
+    add("payprobe_run_info", {"status": status, "trigger": report.get("trigger", ""),
+                              "version": (report.get("tool") or {}).get("version", "")}, 1,
+        "Facts about the last run")
+    try:
+        add("payprobe_run_timestamp_seconds", {}, history.parse_iso(report["started_at"]),
+            "When the last run started (Unix seconds)")
+    except (KeyError, ValueError):
+        pass
+    add("payprobe_run_duration_seconds", {}, float(report.get("duration_s") or 0.0), "Run duration")
+    add("payprobe_run_partial", {}, 1.0 if report.get("partial") else 0.0, "1 if the run was interrupted")
+    for cause in report.get("causes", []):
+        add("payprobe_cause", {"code": cause.get("code", ""), "severity": cause.get("severity", "")}, 1,
+            "Causes the diagnosis found in the last run")
+    for check in report.get("checks", []):
+        add("payprobe_check_status", {"check": check.get("name", ""), "status": check.get("status", "")},
+            1, "Status of each check in the last run")
+        for m in check.get("metrics", []):
+            try:
+                value = float(m["value"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            add(_metric_name(str(m.get("name", ""))), dict(m.get("labels") or {}), value)
+    lines: list[str] = []
+    for name, samples in series.items():
+        lines.append(f"# HELP {name} {helps.get(name, 'payprobe metric ' + name[9:])}")
+        lines.append(f"# TYPE {name} gauge")
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        for labels, value in samples:
+            key = tuple(sorted((_label_name(k), v) for k, v in labels.items()))
+            if key in seen:  # the same series twice would make the whole scrape fail
+                continue
+            seen.add(key)
+            text = ",".join(f'{k}="{_label_value(v)}"' for k, v in key)
+            lines.append(f"{name}{{{text}}} {_fmt(value)}" if text else f"{name} {_fmt(value)}")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ textfile
+
+
+def write_textfile(path: str | Path, report: dict[str, Any], err: TextIO | None = None) -> Path:
+    """Atomic write (node_exporter must never read half a file); world-readable
+    because node_exporter usually runs as another user."""
+    from reports.model import write_atomic
+    target = Path(path)
+    if target.suffix != ".prom" and err is not None:
+        err.write(f"payprobe: note: node_exporter's textfile collector reads only *.prom files; "
+                  f"{target.name} will be ignored by it\n")
+    return write_atomic(target, exposition(report), mode=0o644)
+
+
+# ------------------------------------------------------------------ pushgateway
+
+
+def instance_label(report: dict[str, Any]) -> str:
+    hostname = socket.gethostname() or "unknown"
+    if report.get("redacted") is False:
+        return hostname
+    # Salted, so the label cannot be reversed by hashing a list of likely hostnames;
+    # stable, so one device stays one series in Prometheus.
+    digest = hashlib.sha256(_salt() + hostname.encode("utf-8")).hexdigest()
+    return "device-" + digest[:16]
+
+
+def _salt() -> bytes:
+    from probe import paths
+    path = paths.data_dir() / SALT_FILE
+    try:
+        value = path.read_bytes().strip()
+        if value:
+            return value
+    except OSError:
+        pass
+    value = secrets.token_hex(16).encode("ascii")
+    try:
+        from reports.model import write_atomic
+        write_atomic(path, value)
+    except OSError:
+        pass  # an unwritable data dir: the label is stable for this run only
+    return value
+
+
+def push_url(base: str, instance: str) -> tuple[str, str | None]:
+    """(URL of our group, Basic credentials or None). Credentials in the URL move to a header."""
+    import base64
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        from probe.errors import UsageError
+        raise UsageError(f"--push: expected an http(s) URL of a Pushgateway, got {_where(base)!r}")
+    auth = None
+    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    if parts.username is not None:
+        from urllib.parse import unquote
+        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        auth = "Basic " + base64.b64encode(raw).decode("ascii")
+    path = parts.path.rstrip("/")
+    if path.endswith(f"/metrics/job/{JOB}"):
+        path = path[: -len(f"/metrics/job/{JOB}")]
+    path += f"/metrics/job/{JOB}/instance/{quote(instance, safe='')}"
+    return urlunsplit((parts.scheme, netloc, path, "", "")), auth
+
+
+def _where(url: str) -> str:
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}{parts.path}"
+
+
+def push(url: str, report: dict[str, Any], err: TextIO, *, instance: str | None = None,
+         timeout_s: float = PUSH_TIMEOUT_S) -> bool:
+    """PUT the exposition to URL/metrics/job/payprobe/instance/<instance>.
+
+    PUT replaces the whole group, so metrics of an endpoint removed from the
+    config do not linger. Failure is a warning, never an error of the run.
+    """
+    import urllib.error
+    import urllib.request
+
+    target, auth = push_url(url, instance or instance_label(report))
+    headers = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8", "User-Agent": "payprobe"}
+    if auth:
+        headers["Authorization"] = auth
+    request = urllib.request.Request(target, data=exposition(report).encode("utf-8"),
+                                     method="PUT", headers=headers)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout_s) as response:
+            response.read(65536)
+        return True
+    except urllib.error.HTTPError as exc:
+        body = exc.read(300).decode("utf-8", "replace").strip()
+        err.write(f"payprobe: warning: push to {_where(target)} failed: HTTP {exc.code} {body}\n")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        err.write(f"payprobe: warning: push to {_where(target)} failed: "
+                  f"{getattr(exc, 'reason', exc)}\n")
+    return False
+
+
+def latest_report_path() -> Path | None:
+    from probe import paths
+    folder = paths.reports_dir()
+    try:
+        files = [p for p in folder.glob("report-*.json") if p.is_file()]
+    except OSError:
+        return None
+    return max(files, key=lambda p: p.stat().st_mtime, default=None)
