@@ -164,6 +164,11 @@ def rule_offline(facts: Facts) -> Candidate | None:
     offline = facts.of("net.offline")
     if offline:
         reason = offline[0]["data"].get("reason") or "no_route"
+        if reason == "all_failed":
+            # The link is up but no connectivity probe got through: "no internet", which
+            # DNS or a firewall can also cause, so it does not silence the other causes.
+            return Candidate("offline", offline[0]["severity"], "medium", offline,
+                             {"detail": _d("offline.all_failed", facts)})
         detail = _d(f"offline.{reason}", facts) if reason in ("no_interface", "no_route",
                                                               "all_unreachable") else _d("offline.no_route", facts)
         return Candidate("offline", "fail", "high", offline, {"detail": detail}, silences=_NEEDS_NETWORK)

@@ -275,3 +275,22 @@ def test_causes_validate_against_the_schema() -> None:
                                             "WeChat Pay API v3": (None, 503)})])
     report["causes"], report["summary"] = causes, summary
     assert validate(report) == []
+
+
+def test_no_internet_with_a_link_up_is_a_medium_confidence_offline_that_silences_nothing():
+    from reports.diagnosis import diagnose
+    checks = [
+        {"name": "connectivity", "version": "1", "status": "warn", "duration_s": 1.0, "summary": "",
+         "metrics": [], "error": None, "evidence": [{"what": "internet", "ok": False}],
+         "findings": [{"code": "net.offline", "severity": "warn", "message": "no check URL answered",
+                       "target": "", "data": {"reason": "all_failed"}}]},
+        {"name": "dns", "version": "1", "status": "fail", "duration_s": 1.0, "summary": "",
+         "metrics": [], "error": None, "evidence": [],
+         "findings": [{"code": "dns.system_failure", "severity": "fail", "message": "system resolver fails",
+                       "target": "openapi.alipay.com", "data": {"confirmed": True}}]},
+    ]
+    causes, _ = diagnose(checks, lang="en", settings=None)
+    codes = [c["code"] for c in causes]
+    offline = next(c for c in causes if c["code"] == "offline")
+    assert offline["confidence"] == "medium" and offline["severity"] == "warn"
+    assert "dns_problem" in codes
