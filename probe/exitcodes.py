@@ -11,6 +11,7 @@ class ExitStatus(enum.IntEnum):
     UNHEALTHY = 2
     INTERNAL_ERROR = 3   # could not diagnose
     USAGE = 64           # bad usage or bad config
+    BUSY = 75            # another watch/scheduled run holds the run lock (sysexits EX_TEMPFAIL)
     INTERRUPTED = 130
 
     @classmethod

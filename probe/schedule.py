@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.errors import PayprobeError, UsageError
+from probe.exitcodes import ExitStatus
 
 MIN_PERIOD_S = 60.0
 ANDROID_MIN_PERIOD_S = 15 * 60.0
@@ -42,7 +43,7 @@ COMMAND_TIMEOUT_S = 20.0
 # Env vars that change where payprobe reads and writes: a job must see the same ones.
 CARRIED_ENV = ("PAYPROBE_DATA_DIR", "PAYPROBE_CONFIG_DIR", "LANG", "LC_ALL")
 # sysexits EX_TEMPFAIL: "try again later", used when another run holds the lock.
-EXIT_BUSY = 75
+EXIT_BUSY = int(ExitStatus.BUSY)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
