@@ -164,7 +164,7 @@ def http_exchange(sock: socket.socket, host: str, target: str = "/", *, method: 
              "Accept: */*", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    with hard_deadline(sock, timeout):
+    with hard_deadline(sock, timeout) as fired:
         t0 = time.perf_counter()
         sock.sendall(request)
         response = http.client.HTTPResponse(sock, method=method)
@@ -176,6 +176,10 @@ def http_exchange(sock: socket.socket, host: str, target: str = "/", *, method: 
                 body = response.read(read_body)
             except (http.client.IncompleteRead) as exc:
                 body = exc.partial
+    if fired.is_set():
+        # The deadline cut the answer short: http.client may have taken the EOF for
+        # the end of a (truncated) status line or headers. That is no answer.
+        raise TimeoutError(f"no complete answer within {timeout:.2f} s")
     hdrs = {k.lower(): v for k, v in response.getheaders()}
     return HttpResponse(status=response.status, reason=response.reason or "", headers=hdrs,
                         ttfb_s=ttfb, body_bytes=len(body), body=body)

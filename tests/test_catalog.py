@@ -109,3 +109,18 @@ def test_missing_key_falls_back_to_the_key_itself() -> None:
     assert catalog.ui("no-such-key", "zh") == "no-such-key"
     assert catalog.provider_name("wechatpay", "zh") == "微信支付"
     assert catalog.provider_name("acmepay", "zh") == "acmepay"
+
+
+def test_every_finding_code_a_check_can_emit_has_a_catalog_entry_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from reports import catalog
+    blackboard_keys = {"clock.offset_s", "dns.system_answers"}
+    source = "".join(p.read_text() for p in (Path(__file__).parents[1] / "checks").glob("*.py"))
+    codes = set(re.findall(r'"((?:net|dns|tls|clock|proxy|vpn|endpoint|bandwidth|device)\.[a-z_]+)"',
+                           source)) - blackboard_keys
+    assert len(codes) >= 35
+    for lang in ("en", "zh"):
+        missing = sorted(c for c in codes if catalog.explain(c, lang) is None)
+        assert missing == [], f"{lang}: no catalog entry for {missing}"

@@ -1,0 +1,373 @@
+"""tls: who answers on the payment hosts' TLS port, and can the device trust it.
+
+For each target: resolve, a TCP connect and a TLS handshake with SNI, each timed
+on its own (DNS is never inside a connect or handshake time). The handshake is
+verified against the trust store (or ``ca_file``); when verification fails a
+second, unverified handshake captures the certificate that was presented, so
+the report can say who answered (Fiddler, Charles, an unknown CA...).
+
+Expiry is judged by the device clock and, when the clock check shares one,
+by the reference clock too: a certificate "not yet valid" on a device whose
+clock is a year behind is a clock problem, not an attack.
+
+(Named handshake.py, not tls.py/ssl.py, so it never shadows a library.)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from checks import _certs
+from probe import classify as fc
+from probe import net
+from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
+from probe.runner import parallel
+
+ALPN_OFFER = ["h2", "http/1.1"]
+OLD_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})
+# Per-phase cap; ctx.timeout() lowers it further near the deadline.
+PHASE_CAP_S = 6.0
+# How long to wait for the clock check's reference time when a date verdict needs it.
+CLOCK_WAIT_S = 2.0
+# Measurements stop this long before the check's deadline, so that a silent
+# server times out while there is still time to report what it did.
+REPORT_MARGIN_S = 0.2
+_CERT_FAILURES = frozenset({fc.TLS_UNKNOWN_AUTHORITY, fc.TLS_HOSTNAME_MISMATCH,
+                            fc.TLS_CERT_EXPIRED, fc.TLS_CERT_NOT_YET_VALID})
+
+
+@dataclass
+class Target:
+    label: str      # metric label / finding target: what the person wrote, or the hostname
+    host: str
+    port: int
+
+
+@dataclass
+class Probe:
+    target: Target
+    connect_s: float | None = None
+    handshake_s: float | None = None
+    verified: bool = False
+    failure: str | None = None         # classify() code of what went wrong, if anything
+    phase: str | None = None           # resolve | connect | handshake | verify
+    message: str = ""                  # scrubbed error text
+    version: str | None = None
+    cipher: str | None = None
+    alpn: str | None = None
+    chain: list[_certs.CertInfo] = field(default_factory=list)
+    captured_unverified: bool = False  # chain/version come from the second, unverified handshake
+
+    @property
+    def leaf(self) -> _certs.CertInfo | None:
+        return self.chain[0] if self.chain else None
+
+
+def targets_from(ctx: CheckContext) -> list[Target]:
+    cfg = ctx.config
+    out: list[Target] = []
+    seen: set[tuple[str, int]] = set()
+    configured = list(getattr(cfg, "targets", []) or [])
+    if configured:
+        for raw in configured:
+            host, port = net.split_hostport(raw, 443)
+            if (host, port) not in seen:
+                seen.add((host, port))
+                out.append(Target(raw.strip(), host, port))
+        return out
+    for ep in getattr(ctx.settings, "endpoints", []) or []:
+        parts = urlsplit(ep.url)
+        if parts.scheme != "https" or not parts.hostname:
+            continue
+        host, port = parts.hostname, parts.port or 443
+        if (host, port) in seen:
+            continue
+        seen.add((host, port))
+        label = host if port == 443 else f"{host}:{port}"
+        out.append(Target(label, host, port))
+    return out
+
+
+def _phase_timeout(ctx: CheckContext) -> float:
+    """ctx.timeout() for one phase, ending REPORT_MARGIN_S before the deadline."""
+    usable = ctx.remaining() - min(REPORT_MARGIN_S, 0.1 * ctx.remaining())
+    if usable <= 0.005:
+        raise CheckCancelled("tls: no time left for another phase")
+    return ctx.timeout(min(PHASE_CAP_S, usable))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class TlsCheck:
+    name: ClassVar[str] = "tls"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = ("TLS handshake to the payment hosts: version, certificate chain, "
+                                  "trust, expiry, interception")
+    timeout_s: ClassVar[float] = 12.0
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        targets = targets_from(ctx)
+        if not targets:
+            return Outcome.skipped("no https endpoints and no tls.targets configured")
+        ca_file = str(getattr(ctx.settings, "ca_file", "") or "")
+        try:
+            verify_ctx = net.tls_context(ca_file=ca_file, verify=True, alpn=ALPN_OFFER)
+        except (OSError, ssl.SSLError) as exc:
+            return Outcome(status="error", error=fc.classify(exc),
+                           summary=f"cannot load the trust store {'(ca_file)' if ca_file else ''}: "
+                                   f"{fc.describe(exc)}")
+        capture_ctx = net.tls_context(verify=False, alpn=ALPN_OFFER)
+
+        results = parallel(lambda t: self._probe(ctx, t, verify_ctx, capture_ctx, ca_file),
+                           targets, ctx)
+        probes: list[Probe] = []
+        for target, res in zip(targets, results, strict=True):
+            if isinstance(res, Probe):
+                probes.append(res)
+            else:
+                # Still running at the deadline (CheckCancelled) or an unexpected error.
+                failure = fc.GENERIC_TIMEOUT if isinstance(res, CheckCancelled) else fc.classify(res)
+                probes.append(Probe(target, failure=failure, phase="deadline" if isinstance(
+                    res, CheckCancelled) else "handshake", message=fc.describe(res)))
+
+        offset_s = self._reference_offset(ctx, probes)
+        out = Outcome()
+        for p in probes:
+            self._report(ctx, p, offset_s, out)
+        bad = sorted({f.target for f in out.findings if f.severity == "fail"})
+        out.summary = (f"{len(probes)} target(s): {len(probes) - len(bad)} ok"
+                       + (f", problems on {', '.join(bad)}" if bad else ""))
+        return out
+
+    # ------------------------------------------------------------ measuring
+
+    def _probe(self, ctx: CheckContext, t: Target, verify_ctx: ssl.SSLContext,
+               capture_ctx: ssl.SSLContext, ca_file: str) -> Probe:
+        p = Probe(t)
+        try:
+            p.phase = "resolve"
+            addresses = net.resolve(t.host, t.port, timeout=_phase_timeout(ctx))
+            address = addresses[0]
+            p.phase = "connect"
+            sock, p.connect_s = net.connect(address, t.port, timeout=_phase_timeout(ctx))
+            p.phase = "handshake"
+            sni = "" if _is_ip(t.host) else t.host
+            try:
+                tls, hs = net.tls_handshake(sock, sni or t.host, context=verify_ctx,
+                                            timeout=_phase_timeout(ctx))
+            except ssl.SSLCertVerificationError as exc:
+                p.phase, p.failure, p.message = "verify", fc.classify(exc), fc.describe(exc)
+                self._capture(ctx, p, address, capture_ctx)
+                return p
+            except ssl.SSLError as exc:
+                code = fc.classify(exc)
+                if code != fc.TLS_PROTOCOL_VERSION:
+                    raise
+                # A server stuck on TLS 1.0/1.1: modern defaults refuse it. Judge its
+                # certificate anyway with a context that allows old versions, so the
+                # old protocol is one warning, not a mystery.
+                old_ctx = net.tls_context(ca_file=ca_file, verify=True, alpn=ALPN_OFFER,
+                                          minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED)
+                try:
+                    old_ctx.set_ciphers("ALL:@SECLEVEL=0")
+                except ssl.SSLError:
+                    pass
+                sock, _ = net.connect(address, t.port, timeout=_phase_timeout(ctx))
+                try:
+                    tls, hs = net.tls_handshake(sock, sni or t.host, context=old_ctx,
+                                                timeout=_phase_timeout(ctx))
+                except ssl.SSLCertVerificationError as exc2:
+                    p.phase, p.failure, p.message = "verify", fc.classify(exc2), fc.describe(exc2)
+                    self._capture(ctx, p, address, capture_ctx)
+                    return p
+            with tls:
+                p.handshake_s = hs
+                p.verified = True
+                self._read_session(p, tls)
+            p.phase = None
+        except CheckCancelled:
+            # Out of time in the middle of a phase: keep what was measured so far.
+            p.failure, p.message = fc.GENERIC_TIMEOUT, "deadline reached"
+        except Exception as exc:  # noqa: BLE001 - every failure is classified and reported
+            p.failure, p.message = fc.classify(exc), fc.describe(exc)
+            if p.phase == "handshake" and p.failure not in _CERT_FAILURES:
+                # Still try to see what answered (e.g. an old protocol only).
+                try:
+                    self._capture(ctx, p, None, capture_ctx)
+                except CheckCancelled:
+                    pass
+        return p
+
+    def _capture(self, ctx: CheckContext, p: Probe, address: str | None,
+                 capture_ctx: ssl.SSLContext) -> None:
+        """An unverified handshake to record the certificate that was presented."""
+        t = p.target
+        try:
+            if address is None:
+                address = net.resolve(t.host, t.port, timeout=_phase_timeout(ctx))[0]
+            sock, _ = net.connect(address, t.port, timeout=_phase_timeout(ctx))
+            tls, hs = net.tls_handshake(sock, "" if _is_ip(t.host) else t.host,
+                                        context=capture_ctx, timeout=_phase_timeout(ctx))
+        except CheckCancelled:
+            raise
+        except Exception:  # noqa: BLE001 - the first failure is what we report
+            return
+        with tls:
+            p.handshake_s = hs
+            p.captured_unverified = True
+            self._read_session(p, tls)
+
+    @staticmethod
+    def _read_session(p: Probe, tls: ssl.SSLSocket) -> None:
+        p.version = tls.version()
+        cipher = tls.cipher()
+        p.cipher = cipher[0] if cipher else None
+        p.alpn = tls.selected_alpn_protocol()
+        ders = _certs.chain_der(tls)
+        # ssl's dict form exists only for a verified peer; it is the fallback
+        # when cryptography is not installed.
+        leaf_dict = tls.getpeercert() if p.verified else None
+        p.chain = [_certs.parse(der, leaf_dict if i == 0 else None) for i, der in enumerate(ders)]
+
+    @staticmethod
+    def _reference_offset(ctx: CheckContext, probes: list[Probe]) -> float | None:
+        """The clock check's offset (reference minus local), if it has one.
+
+        We wait for it only when a date verdict depends on it: a certificate that
+        is out of its validity period by the device clock.
+        """
+        now = datetime.now(timezone.utc)
+        needs = any(p.failure in (fc.TLS_CERT_EXPIRED, fc.TLS_CERT_NOT_YET_VALID) or (
+            p.leaf is not None and p.leaf.not_before is not None and p.leaf.not_after is not None
+            and not p.leaf.not_before <= now <= p.leaf.not_after) for p in probes)
+        wait = 0.0
+        if needs:
+            try:
+                wait = min(CLOCK_WAIT_S, ctx.timeout())
+            except CheckCancelled:
+                wait = 0.0
+        value = ctx.shared.get("clock.offset_s", timeout=wait)
+        try:
+            return float(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    # ------------------------------------------------------------ reporting
+
+    def _report(self, ctx: CheckContext, p: Probe, offset_s: float | None, out: Outcome) -> None:
+        cfg = ctx.config
+        label = p.target.label
+        leaf = p.leaf
+        now_dev = datetime.now(timezone.utc)
+        now_ref = now_dev + timedelta(seconds=offset_s) if offset_s is not None else None
+
+        def verdict(now: datetime | None) -> str | None:
+            if now is None or leaf is None or leaf.not_before is None or leaf.not_after is None:
+                return None
+            if now < leaf.not_before:
+                return "not_yet_valid"
+            if now > leaf.not_after:
+                return "expired"
+            return "valid"
+
+        by_dev, by_ref = verdict(now_dev), verdict(now_ref)
+        who = _certs.interceptor(leaf) if leaf else None
+        issuer = leaf.issuer_label if leaf else None
+        data: dict[str, Any] = {
+            "failure": p.failure, "issuer": issuer,
+            "not_before": _certs.iso(leaf.not_before) if leaf else None,
+            "not_after": _certs.iso(leaf.not_after) if leaf else None,
+            "version": p.version, "interceptor": who,
+            "sha256": leaf.sha256 if leaf else None,
+            "valid_by_device_clock": None if by_dev is None else by_dev == "valid",
+            "valid_by_reference_clock": None if by_ref is None else by_ref == "valid",
+            "clock_offset_s": offset_s,
+        }
+
+        if p.connect_s is not None:
+            out.metrics.append(Metric("tcp_connect_seconds", round(p.connect_s, 6), "s",
+                                      {"target": label}))
+        if p.handshake_s is not None:
+            out.metrics.append(Metric("tls_handshake_seconds", round(p.handshake_s, 6), "s",
+                                      {"target": label}))
+        days_left = None
+        if leaf is not None and leaf.not_after is not None:
+            days_left = (leaf.not_after - now_dev).total_seconds() / 86400.0
+            out.metrics.append(Metric("tls_cert_days_left", round(days_left, 3), "d",
+                                      {"target": label}))
+
+        def add(code: str, severity: str, message: str, **extra: Any) -> None:
+            out.findings.append(Finding(code, severity, message, target=label,
+                                        data={**data, **extra}))
+
+        failure = p.failure
+        if failure is not None and p.phase in ("resolve", "connect", "handshake", "deadline"):
+            add("tls.handshake_failed", "fail",
+                f"TLS to {label} failed during {p.phase}: {failure}", phase=p.phase)
+        who_text = who or (f"an unknown CA ({issuer})" if issuer else "an unknown CA")
+        if failure == fc.TLS_UNKNOWN_AUTHORITY:
+            add("tls.untrusted_issuer", "fail",
+                f"{label} presented a certificate issued by {who_text}, which this device does "
+                "not trust: the connection is being intercepted or the trust store is incomplete")
+        elif failure is not None and p.phase == "verify" and failure not in _CERT_FAILURES:
+            add("tls.handshake_failed", "fail",
+                f"certificate of {label} failed verification: {failure}", phase=p.phase)
+
+        # A verified handshake already checked the name; judge it ourselves only for a
+        # certificate OpenSSL rejected for another reason (it reports one error only).
+        mismatch = failure == fc.TLS_HOSTNAME_MISMATCH or (
+            not p.verified and leaf is not None and leaf.parsed and not _certs.hostname_matches(
+                p.target.host, leaf.sans))
+        if mismatch:
+            add("tls.hostname_mismatch", "fail",
+                f"the certificate presented by {label} is not valid for that name "
+                f"(it names {', '.join(leaf.sans[:4]) if leaf and leaf.sans else 'no hostnames'})",
+                sans=list(leaf.sans[:20]) if leaf else [])
+
+        clock_note = ""
+        if by_dev not in (None, "valid") and by_ref == "valid":
+            clock_note = " by this device's clock, but valid by the reference time: the clock is wrong"
+        for state, code, words in (("expired", "tls.expired", "has expired"),
+                                   ("not_yet_valid", "tls.not_yet_valid", "is not yet valid")):
+            dev_says = by_dev == state or (by_dev is None and failure == {
+                "expired": fc.TLS_CERT_EXPIRED, "not_yet_valid": fc.TLS_CERT_NOT_YET_VALID}[state])
+            if dev_says:
+                add(code, "fail", f"the certificate of {label} {words}{clock_note}")
+            elif by_ref == state:
+                # The device accepts it only because its clock is off.
+                add(code, "warn", f"the certificate of {label} {words} by the reference time; "
+                    "this device accepts it only because its clock is wrong")
+
+        if p.handshake_s is not None and p.handshake_s * 1000.0 > cfg.slow_ms:
+            add("tls.slow", "warn", f"the TLS handshake with {label} took "
+                f"{p.handshake_s * 1000:.0f} ms (over {cfg.slow_ms:g} ms)",
+                handshake_ms=round(p.handshake_s * 1000.0, 1), threshold_ms=cfg.slow_ms)
+        if p.version in OLD_VERSIONS:
+            add("tls.old_version", "warn", f"{label} negotiated {p.version}, older than TLS 1.2; "
+                "current phones and payment SDKs may refuse it")
+        if (p.verified and days_left is not None and 0 <= days_left < cfg.expiry_warn_days):
+            add("tls.expiring", "warn", f"the certificate of {label} expires in {days_left:.1f} days",
+                days_left=round(days_left, 2), threshold_days=cfg.expiry_warn_days)
+
+        out.evidence.append({
+            "what": "tls", "target": label, "ok": p.failure is None, "verified": p.verified,
+            "failure": p.failure, "phase": p.phase, "error": p.message or None,
+            "captured_unverified": p.captured_unverified, "version": p.version,
+            "cipher": p.cipher, "alpn": p.alpn, "interceptor": who,
+            "connect_s": p.connect_s, "handshake_s": p.handshake_s,
+            "days_left": None if days_left is None else round(days_left, 3),
+            "valid_by_device_clock": data["valid_by_device_clock"],
+            "valid_by_reference_clock": data["valid_by_reference_clock"],
+            "chain": [c.to_dict() for c in p.chain],
+        })
