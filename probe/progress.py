@@ -73,7 +73,9 @@ class TerminalProgress:
                 if name in self.state:
                     status, took = self.state[name]
                     mark = {"ok": "✓", "warn": "!", "fail": "✗"}.get(status, "·")
-                    lines.append(f" {self._paint(status, mark)} {name:<13} {self._paint(status, status):<8} {took:5.2f} s")
+                    # Pad before painting: escape codes would count towards the width.
+                    lines.append(f" {self._paint(status, mark)} {name:<13} "
+                                 f"{self._paint(status, f'{status:<8}')} {took:5.2f} s")
                 elif name in self.started_at:
                     spin = _SPINNER[self._frame % len(_SPINNER)]
                     lines.append(f" {spin} {name:<13} running  {now - self.started_at[name]:5.1f} s")

@@ -227,3 +227,11 @@ def test_prometheus_output_passes_promtool_when_available(tmp_path: Path) -> Non
     proc = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_markdown_escape_keeps_versions_plain_and_defuses_list_markers():
+    from reports.render.markdown import esc
+    assert esc("0.1.0") == "0.1.0"            # no stray backslash shows in the ticket
+    assert esc("1. first") == "1\\. first"    # would start an ordered list
+    assert esc("- item") == "\\- item"
+    assert esc("a|b*c") == "a\\|b\\*c"

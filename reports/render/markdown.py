@@ -18,7 +18,10 @@ from reports import catalog
 # Inline specials; '(' ')' '!' only act after '[' or ']', which are escaped.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
 # A value at the start of a line must not start a list, quote or heading.
-_LINE_START = re.compile(r"^([-+=>]|\d+[.)])")
+_LINE_START = re.compile(r"^([-+=>])")
+# "1. " at the start of a value would become an ordered list: escape the dot, not
+# the digit (a backslash before a digit is no escape in CommonMark; it would show).
+_ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
 _CODE_SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 
 
@@ -27,6 +30,7 @@ def esc(value: Any) -> str:
     text = "".join(ch for ch in text if ch.isprintable())
     text = html.escape(text, quote=False)  # quotes are plain text in Markdown
     text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _ORDERED.sub(r"\1\\\2", text)
     return _LINE_START.sub(r"\\\1", text)
 
 
