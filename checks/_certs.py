@@ -120,10 +120,20 @@ def parse(der: bytes, fallback: dict[str, Any] | None = None) -> CertInfo:
         if fallback:
             _from_ssl_dict(info, fallback)
         return info
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError:
-        return info
+    import warnings
+    with warnings.catch_warnings():
+        # A hostile certificate (negative serial, 10 KB CN) makes cryptography warn;
+        # that must not reach the person's terminal. What matters is in the report.
+        warnings.simplefilter("ignore")
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            return info
+        return _fill(info, cert)
+
+
+def _fill(info: CertInfo, cert: Any) -> CertInfo:
+    from cryptography import x509
     from cryptography.x509.oid import NameOID
 
     def first(name: Any, oid: Any) -> str:

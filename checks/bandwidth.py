@@ -12,7 +12,9 @@ replaced by a no-op so a check never prints.
 
 from __future__ import annotations
 
+import functools
 import os
+import socket
 import threading
 import time
 from typing import Any, ClassVar
@@ -36,6 +38,9 @@ UPLOAD_SIZES = tuple(s for s in (32768, 65536, 131072, 262144, 524288, 1048576, 
 DOWNLOAD_SHARE = 0.7          # of max_bytes; the rest is for the upload
 PHASE_MAX_S = 10.0            # speedtest.net's own test length per direction
 SOCKET_TIMEOUT_S = 5.0
+# The sockets are shut this long before the check's deadline, so the check
+# still has time to say what happened.
+REAP_MARGIN_S = 0.3
 LATENCY_SAMPLES = 3
 CLOSEST_SERVERS = 5
 
@@ -142,6 +147,47 @@ class _MeteredOpener:
         return getattr(self._inner, name)
 
 
+class _Reaper:
+    """Shuts down every socket of the test shortly before the check's deadline.
+
+    speedtest-cli gives each socket a per-read timeout, which a server that sends
+    one byte at a time (slowloris headers, a body that never ends) never lets
+    fire; shutting the sockets down is the only way to get the thread back.
+    """
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.fired = threading.Event()
+        self._socks: list[Any] = []
+        self._lock = threading.Lock()
+        delay = max(0.0, ctx.deadline - time.monotonic() - REAP_MARGIN_S)
+        self._timer = threading.Timer(delay, self.fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def add(self, sock: Any) -> None:
+        with self._lock:
+            self._socks.append(sock)
+        if self.fired.is_set():
+            self._shut(sock)
+
+    def fire(self) -> None:
+        self.fired.set()
+        with self._lock:
+            socks = list(self._socks)
+        for sock in socks:
+            self._shut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    @staticmethod
+    def _shut(sock: Any) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class Unavailable(Exception):
     """The test cannot run here; the message is the one sentence the person sees."""
 
@@ -195,15 +241,29 @@ class BandwidthCheck:
         where = "the Speedtest Mini server" if mini else "speedtest.net"
         stop = _Stop(ctx)
         meter = _Meter(stop)
+        reaper = _Reaper(ctx)
         try:
-            st = self._speedtest(ctx, speedtest, meter, stop, mini)
+            return self._run(ctx, cfg, speedtest, stop, meter, reaper, mini, where)
+        finally:
+            reaper.cancel()
+
+    def _run(self, ctx: CheckContext, cfg: Any, speedtest: Any, stop: _Stop, meter: _Meter,
+             reaper: _Reaper, mini: str, where: str) -> Outcome:
+        try:
+            st = self._speedtest(ctx, speedtest, meter, stop, mini, reaper)
             servers = self._servers(ctx, speedtest, st, mini)
             best, ping_s = self._pick_best(ctx, servers)
         except CheckCancelled:
             raise
         except Unavailable as exc:
+            if reaper.fired.is_set():
+                return self._unavailable(f"{where} did not answer completely before the deadline",
+                                         fc.GENERIC_TIMEOUT, mini)
             return self._unavailable(str(exc), exc.failure, mini)
         except Exception as exc:  # noqa: BLE001 - one clear sentence, not a traceback
+            if reaper.fired.is_set():
+                return self._unavailable(f"{where} did not answer completely before the deadline",
+                                         fc.GENERIC_TIMEOUT, mini)
             err = _explain(exc, where)
             return self._unavailable(str(err), err.failure, mini)
         st._best.update(best)
@@ -256,7 +316,7 @@ class BandwidthCheck:
     # ------------------------------------------------------------ setup
 
     def _speedtest(self, ctx: CheckContext, speedtest: Any, meter: _Meter, stop: _Stop,
-                   mini: str) -> Any:
+                   mini: str, reaper: _Reaper) -> Any:
         import urllib.request
 
         from probe import net
@@ -264,9 +324,32 @@ class BandwidthCheck:
         tls = net.tls_context(ca_file=getattr(ctx.settings, "ca_file", "") or "")
         inner = urllib.request.OpenerDirector()
         # No ProxyHandler from the environment: payprobe measures the device's own path.
+
+        class HTTPConnection(speedtest.SpeedtestHTTPConnection):  # type: ignore[misc, name-defined]
+            def connect(self) -> None:
+                super().connect()
+                reaper.add(self.sock)
+
+        class HTTPSConnection(speedtest.SpeedtestHTTPSConnection):  # type: ignore[misc, name-defined]
+            def connect(self) -> None:
+                # speedtest-cli's connect() with the TCP socket registered before the
+                # handshake, which a hostile server can drip out forever too.
+                sock = socket.create_connection((self.host, self.port), self.timeout)
+                reaper.add(sock)
+                self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+        class HTTPHandler(speedtest.SpeedtestHTTPHandler):  # type: ignore[misc, name-defined]
+            def http_open(self, req: Any) -> Any:
+                return self.do_open(functools.partial(HTTPConnection, timeout=self.timeout), req)
+
+        class HTTPSHandler(speedtest.SpeedtestHTTPSHandler):  # type: ignore[misc, name-defined]
+            def https_open(self, req: Any) -> Any:
+                return self.do_open(functools.partial(HTTPSConnection, timeout=self.timeout,
+                                                      context=tls), req)
+
         for handler in (urllib.request.ProxyHandler({}),
-                        speedtest.SpeedtestHTTPHandler(timeout=timeout),
-                        speedtest.SpeedtestHTTPSHandler(context=tls, timeout=timeout),
+                        HTTPHandler(timeout=timeout),
+                        HTTPSHandler(context=tls, timeout=timeout),
                         urllib.request.HTTPDefaultErrorHandler(),
                         urllib.request.HTTPRedirectHandler(),
                         urllib.request.HTTPErrorProcessor()):

@@ -121,6 +121,33 @@ def judge_ntp(stats: Any) -> str | None:
     return None
 
 
+# OpenSSL's X509_V_FLAG_NO_CHECK_TIME (1.1.0+); the ssl module has no name for it.
+X509_V_FLAG_NO_CHECK_TIME = 0x200000
+
+
+def date_tls_context(ca_file: str) -> Any:
+    """A verifying TLS context that does not judge certificates by the device clock.
+
+    The HTTP Date fallback exists for a device whose clock is wrong, and that is
+    exactly when every certificate looks "not yet valid" or "expired" to it.
+    The chain and the host name are still verified, so an interceptor cannot
+    forge the Date header; only the validity period is left unchecked.
+    """
+    from probe import net
+    context = net.tls_context(ca_file=ca_file)
+    try:
+        context.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
+    except (AttributeError, ValueError, OverflowError):
+        pass   # an ssl module without it: the fallback then works only with a roughly right clock
+    return context
+
+
+def _failure(exc: BaseException) -> str:
+    """parallel() hands back CheckCancelled for a source still busy at the deadline:
+    that source timed out ("cancelled" would say the person stopped the run)."""
+    return fc.GENERIC_TIMEOUT if isinstance(exc, CheckCancelled) else fc.classify(exc)
+
+
 class ClockCheck:
     name: ClassVar[str] = "clock"
     version: ClassVar[str] = "1"
@@ -224,7 +251,7 @@ class ClockCheck:
             if isinstance(res, SourceResult):
                 out.append(res)
             else:
-                out.append(SourceResult(server, "ntp", failure=fc.classify(res)))
+                out.append(SourceResult(server, "ntp", failure=_failure(res)))
         return out
 
     def _ntp_server(self, ctx: CheckContext, server: str, phase_end: float) -> SourceResult:
@@ -289,12 +316,12 @@ class ClockCheck:
         from probe.runner import parallel
         results = parallel(lambda u: self._http_date(ctx, u), urls, ctx)
         return [r if isinstance(r, SourceResult) else
-                SourceResult(u, "http_date", failure=fc.classify(r)) for u, r in zip(urls, results, strict=True)]
+                SourceResult(u, "http_date", failure=_failure(r)) for u, r in zip(urls, results, strict=True)]
 
     def _http_date(self, ctx: CheckContext, url: str) -> SourceResult:
         from probe import net
         result = SourceResult(url, "http_date")
-        context = net.tls_context(ca_file=getattr(ctx.settings, "ca_file", "") or "")
+        context = date_tls_context(getattr(ctx.settings, "ca_file", "") or "")
         try:
             fetched = net.fetch(url, timeout=ctx.timeout(HTTP_REQUEST_TIMEOUT_S), method="HEAD",
                                 context=context)

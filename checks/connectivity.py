@@ -33,6 +33,10 @@ from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
 
 # A check URL fetch may take this long at most (also capped by the deadline).
 FETCH_CAP_S = 5.0
+# A fetch gives up this long before the check's deadline, so a silent or
+# blackholed check URL ends as its own timeout (reported as one) instead of
+# still running when parallel() hands back "cancelled" at the deadline.
+REPORT_MARGIN_S = 0.2
 # Link counters are sampled again at least this long after the first sample, so
 # a burst of errors has a chance to show, without spending the whole budget.
 LINK_SAMPLE_MIN_S = 1.0
@@ -332,7 +336,11 @@ class ConnectivityCheck:
         for url, r in fetches:
             host = urlsplit(url).hostname or url
             if isinstance(r, BaseException):
-                failures[url] = fc.classify(r)
+                # parallel() hands back CheckCancelled for a fetch still running at the
+                # deadline: from the user's side that URL timed out (not "cancelled",
+                # which means the person stopped the run).
+                failures[url] = (fc.GENERIC_TIMEOUT if isinstance(r, CheckCancelled)
+                                 else fc.classify(r))
                 out.evidence.append({"what": "check_url", "url": url, "ok": False,
                                      "failure": failures[url], "error": fc.describe(r)})
                 continue
@@ -506,11 +514,17 @@ class ConnectivityCheck:
         return text
 
 
+def _stopped_by_user(ctx: CheckContext) -> bool:
+    """The run was stopped (Ctrl-C) before the deadline, rather than reaching it."""
+    return ctx.cancelled.is_set() and ctx.remaining() > 0
+
+
 def _captive_fetch(url: str, ctx: CheckContext) -> tuple[int, str, int, float]:
     """(status, redirect host, body bytes, seconds) for one check URL, no redirects followed."""
     from probe import net
     t0 = time.perf_counter()
-    result = net.fetch(url, timeout=ctx.timeout(FETCH_CAP_S), method="GET", read_body=1)
+    cap_s = min(FETCH_CAP_S, max(0.05, ctx.remaining() - REPORT_MARGIN_S))
+    result = net.fetch(url, timeout=ctx.timeout(cap_s), method="GET", read_body=1)
     seconds = time.perf_counter() - t0
     resp = result.response
     assert resp is not None
