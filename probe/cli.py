@@ -15,6 +15,9 @@ import sys
 from typing import Any, TextIO
 
 from probe import __version__
+from probe.argtypes import csv_list as _csv
+from probe.argtypes import int_at_least
+from probe.argtypes import positive_seconds as _positive_seconds
 from probe.errors import PayprobeError, UsageError
 from probe.exitcodes import ExitStatus
 
@@ -24,20 +27,6 @@ FORMATS = ("text", "json", "markdown", "html", "prometheus")
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _positive_seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if not number > 0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
-    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ticket", action="store_true",
                      help="after the run, write a support bundle (zip) and print its path")
     run.add_argument("--upload", metavar="URL", help="with --ticket: POST the bundle to this HTTPS URL")
-    run.add_argument("--last", type=int, default=5, metavar="N",
+    run.add_argument("--last", type=int_at_least(0), default=5, metavar="N",
                      help="with --ticket: include the last N history summaries (default 5)")
     run.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway")
     run.add_argument("--trigger", default="manual", help=argparse.SUPPRESS)

@@ -9,31 +9,10 @@ import argparse
 import time
 from typing import Any, TextIO
 
+from probe.argtypes import csv_list as _csv
+from probe.argtypes import int_at_least
+from probe.argtypes import positive_seconds as _positive_seconds
 from probe.errors import UsageError
-
-
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _positive_seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if not number > 0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
-    return number
-
-
-def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value!r}")
-    return number
 
 
 def add_parsers(sub: Any) -> None:
@@ -53,7 +32,7 @@ def add_parsers(sub: Any) -> None:
     watch.add_argument("--every", default="15m", metavar="DURATION", help="period (default 15m)")
     watch.add_argument("--jitter", default="10%", metavar="PCT|DURATION",
                        help="random spread around the period (default 10%%)")
-    watch.add_argument("--count", type=_count, metavar="N", help="stop after N runs")
+    watch.add_argument("--count", type=int_at_least(1), metavar="N", help="stop after N runs")
     _run_options(watch)
     watch.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway after each run")
     watch.add_argument("--textfile", metavar="FILE.prom",

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from probe.argtypes import int_at_least
 from probe.errors import PayprobeError, UsageError
 
 DEFAULT_LAST = 5
@@ -233,7 +234,7 @@ def upload_bundle(data: bytes, url: str, *, settings: Any = None, code: str = ""
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("bundle", help="write a support bundle (zip) of the latest report")
-    p.add_argument("--last", type=_non_negative_int, default=DEFAULT_LAST, metavar="N",
+    p.add_argument("--last", type=int_at_least(0), default=DEFAULT_LAST, metavar="N",
                    help=f"include the last N history summaries (default {DEFAULT_LAST})")
     p.add_argument("--output", metavar="FILE", help="where to write the zip (default: the data dir)")
     p.add_argument("--upload", metavar="URL", help="POST the bundle to this HTTPS URL")
@@ -241,16 +242,6 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML config file (upload token, language)")
     p.add_argument("--lang", choices=("en", "zh"))
     p.set_defaults(handler=cmd_bundle)
-
-
-def _non_negative_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value!r}")
-    return n
 
 
 def cmd_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
