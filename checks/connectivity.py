@@ -514,11 +514,6 @@ class ConnectivityCheck:
         return text
 
 
-def _stopped_by_user(ctx: CheckContext) -> bool:
-    """The run was stopped (Ctrl-C) before the deadline, rather than reaching it."""
-    return ctx.cancelled.is_set() and ctx.remaining() > 0
-
-
 def _captive_fetch(url: str, ctx: CheckContext) -> tuple[int, str, int, float]:
     """(status, redirect host, body bytes, seconds) for one check URL, no redirects followed."""
     from probe import net

@@ -470,7 +470,8 @@ class DnsCheck:
                 system: dict[str, QueryResult],
                 by_resolver: dict[str, dict[str, list[str] | None]]) -> None:
         from probe.runner import parallel
-        suspects: list[tuple[str, list[str], dict[str, list[str]]]] = []
+        # (name, system answers, trusted answers, trusted resolvers that agree with the system)
+        suspects: list[tuple[str, list[str], dict[str, list[str]], list[str]]] = []
         for name in names:
             sys_answers = system[name].answers
             if not sys_answers or all(is_fake_ip(a) for a in sys_answers):
@@ -478,17 +479,25 @@ class DnsCheck:
             trusted = {res: list(a[name] or []) for res, a in by_resolver.items() if a.get(name)}
             if not trusted:
                 continue
-            if any(set(sys_answers) & set(answers) for answers in trusted.values()):
-                continue  # answers that agree are never a hijack
-            suspects.append((name, sys_answers, trusted))
+            agreeing = [res for res, answers in trusted.items() if set(sys_answers) & set(answers)]
+            if len(agreeing) == len(trusted):
+                continue  # answers every trusted resolver shares are never a hijack
+            # Some trusted resolvers agree, others do not: when port 53 is
+            # intercepted, a configured resolver's plain-DNS answer is the
+            # hijacker's too (the lab's DNAT case), so agreement with one of them
+            # proves nothing. Only TLS decides those (never the bogon rule).
+            suspects.append((name, sys_answers, trusted, agreeing))
         if not suspects:
             return
 
-        def judge(item: tuple[str, list[str], dict[str, list[str]]]) -> dict[str, Any]:
-            name, sys_answers, trusted = item
+        def judge(item: tuple[str, list[str], dict[str, list[str]], list[str]]) -> dict[str, Any]:
+            name, sys_answers, trusted, agreeing = item
             trusted_all = [a for answers in trusted.values() for a in answers]
-            verdict: dict[str, Any] = {"what": "hijack_probe", "name": name}
-            if not any(is_public(a) for a in sys_answers) and all(is_public(a) for a in trusted_all):
+            others = [a for res, answers in trusted.items() if res not in agreeing for a in answers]
+            verdict: dict[str, Any] = {"what": "hijack_probe", "name": name,
+                                       "agreeing_resolvers": agreeing}
+            if (not agreeing and not any(is_public(a) for a in sys_answers)
+                    and all(is_public(a) for a in trusted_all)):
                 verdict.update(hijack=True, reason="bogon", failure=None)
                 return verdict
             failure = tls_probe(sys_answers[0], name, self.tls_port, ctx)
@@ -496,9 +505,10 @@ class DnsCheck:
             if failure is None:
                 verdict.update(hijack=False, reason="tls_valid")  # a CDN, not a hijack
                 return verdict
-            # Control: the same handshake on a trusted answer. If it fails too, the
-            # network (or the trust store) is at fault, not the system's answer.
-            control = tls_probe(trusted_all[0], name, self.tls_port, ctx)
+            # Control: the same handshake on a trusted answer the system did not
+            # give. If it fails too, the network (or the trust store) is at fault,
+            # not the system's answer.
+            control = tls_probe(others[0], name, self.tls_port, ctx)
             verdict["trusted_tls_failure"] = control
             if control is None:
                 verdict.update(hijack=True, reason="tls_failed", failure=failure)
@@ -507,7 +517,7 @@ class DnsCheck:
             return verdict
 
         verdicts = parallel(judge, suspects, ctx)
-        for (name, sys_answers, trusted), v in zip(suspects, verdicts, strict=True):
+        for (name, sys_answers, trusted, agreeing), v in zip(suspects, verdicts, strict=True):
             if isinstance(v, BaseException):
                 out.evidence.append({"what": "hijack_probe", "name": name, "hijack": None,
                                      "reason": "not_finished", "failure": _failure_code(v)})
@@ -518,12 +528,17 @@ class DnsCheck:
             why = ("it points to a private/reserved address where trusted resolvers give public ones"
                    if v["reason"] == "bogon" else
                    f"the server there fails TLS for {name} ({v['failure']})")
+            differs = "every trusted resolver" if not agreeing else "a trusted resolver"
+            also = (f"; {', '.join(agreeing)} gave the same answer, so DNS to "
+                    f"{'it' if len(agreeing) == 1 else 'them'} is probably intercepted too"
+                    if agreeing else "")
             out.findings.append(Finding(
                 "dns.hijack", "fail",
-                f"the phone's DNS answer for {name} differs from every trusted resolver and {why}",
+                f"the phone's DNS answer for {name} differs from {differs} and {why}{also}",
                 target=name,
                 data={"resolver": SYSTEM, "failure": v.get("failure"), "reason": v["reason"],
-                      "system_answers": sys_answers, "resolver_answers": trusted}))
+                      "system_answers": sys_answers, "resolver_answers": trusted,
+                      "agreeing_resolvers": agreeing}))
 
     @staticmethod
     def _nxdomain(out: Outcome, invalid: QueryResult, under: QueryResult,

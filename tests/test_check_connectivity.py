@@ -450,3 +450,45 @@ def test_default_route_on_this_host_gives_booleans():
     route = connectivity.default_route(ctx)
     assert isinstance(route["ipv4"], bool) and isinstance(route["ipv6"], bool)
     assert route["method"] in ("proc", "route_get", "udp_connect")
+
+
+# ---------------------------------------------------------------- found in the network lab
+
+
+@pytest.fixture
+def silent_url() -> Iterator[str]:
+    """A check URL whose server accepts the connection and never speaks."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    yield f"http://127.0.0.1:{s.getsockname()[1]}/generate_204"
+    s.close()
+
+
+def test_connectivity_when_check_url_silent_until_deadline_reports_timeout_not_cancelled(
+        fake, silent_url, monkeypatch):
+    # Lab: every check URL blackholed gave "failures": {"cancelled": 3}, because the
+    # fetch timed out exactly at the deadline and lost the race with parallel().
+    # A busy device takes a moment to wake the thread after its timeout: emulated
+    # here, so the race is lost every time unless the fetch stops early.
+    real_fetch = net.fetch
+
+    def slow_waking_fetch(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return real_fetch(*args, **kwargs)
+        except OSError:
+            time.sleep(0.1)
+            raise
+
+    monkeypatch.setattr(net, "fetch", slow_waking_fetch)
+    urls = [silent_url + f"?n={i}" for i in range(3)]
+    out = run_check(urls, budget_s=1.0)
+    f = finding(out, "net.offline")
+    assert f.data["reason"] == "all_failed"
+    assert f.data["failures"] == {fc.GENERIC_TIMEOUT: 3}
+    items = [e for e in out.evidence if e.get("what") == "check_url"]
+    assert [e["failure"] for e in items] == [fc.GENERIC_TIMEOUT] * 3
+    # Each fetch ended on its own timeout, before the deadline: the evidence says
+    # what the server did, not that the check ran out of time.
+    assert all("CheckCancelled" not in e["error"] for e in items), items

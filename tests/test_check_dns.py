@@ -696,3 +696,60 @@ def test_dns_when_deadline_tiny_ends_without_crash(monkeypatch, dns_server):
     result = runner.run([loaded], deadline_s=1.0).results[0]
     assert result.status in ("warn", "fail", "timeout")
     assert result.error in (None, fc.GENERIC_TIMEOUT)
+
+
+# ---------------------------------------------------------------- found in the network lab
+
+
+def two_resolver_settings(intercepted: FakeDns, honest: FakeDns, ca_path: str) -> Any:
+    return config.load(overrides={"ca_file": ca_path, "dns": {"names": [PAY], "resolvers": [
+        {"name": "Intercepted", "address": intercepted.address},
+        {"name": "Honest", "address": honest.address}]}})
+
+
+def test_dns_when_system_agrees_with_intercepted_resolver_but_fails_tls_reports_hijack(
+        monkeypatch, dns_server, tls_pair):
+    # Lab: port 53 of the system resolver DNAT'ed to a hijacker, and that address is
+    # also a configured resolver: the system "agreed" with it and no hijack was seen.
+    port, ca_path = tls_pair([PAY], ["portal.evil.example"])
+    monkeypatch.setattr(DnsCheck, "tls_port", port)
+    intercepted = dns_server({PAY: ["127.0.0.2"]})
+    honest = dns_server({PAY: ["127.0.0.1"]})
+    fake_system(monkeypatch, {PAY: ["127.0.0.2"]})
+    out, _ = run_check(two_resolver_settings(intercepted, honest, ca_path))
+    f = finding(out, "dns.hijack")
+    assert f.target == PAY and f.data["reason"] == "tls_failed"
+    assert f.data["failure"] == fc.TLS_HOSTNAME_MISMATCH
+    assert f.data["agreeing_resolvers"] == ["Intercepted"]
+    assert f.data["resolver_answers"] == {"Intercepted": ["127.0.0.2"], "Honest": ["127.0.0.1"]}
+    assert "Intercepted" in f.message
+
+
+def test_dns_when_system_agrees_with_one_resolver_and_tls_validates_no_hijack(
+        monkeypatch, dns_server, tls_pair):
+    # Resolvers giving different CDN nodes, the system one of them: not a hijack.
+    port, ca_path = tls_pair([PAY], [PAY])
+    monkeypatch.setattr(DnsCheck, "tls_port", port)
+    one = dns_server({PAY: ["127.0.0.2"]})
+    other = dns_server({PAY: ["127.0.0.1"]})
+    fake_system(monkeypatch, {PAY: ["127.0.0.2"]})
+    out, _ = run_check(two_resolver_settings(one, other, ca_path))
+    assert "dns.hijack" not in codes(out)
+    (probe,) = [e for e in out.evidence if e.get("what") == "hijack_probe"]
+    assert probe["reason"] == "tls_valid" and probe["agreeing_resolvers"] == ["Intercepted"]
+
+
+def test_dns_when_system_agrees_with_one_resolver_never_uses_bogon_rule(monkeypatch, dns_server):
+    # A private answer that a trusted resolver also gives (a split-horizon DNS) is
+    # not judged by the bogon rule; with no TLS server there, it is inconclusive.
+    one = dns_server({PAY: ["127.0.0.2"]})
+    other = dns_server({PAY: ["93.184.216.34"]})
+    fake_system(monkeypatch, {PAY: ["127.0.0.2"]})
+    monkeypatch.setattr(DnsCheck, "tls_port", 9)  # discard port: nothing listens, refused
+    monkeypatch.setattr(net, "connect", lambda *a, **kw: (_ for _ in ()).throw(
+        ConnectionRefusedError(111, "Connection refused")))
+    out, _ = run_check(settings_for([{"name": "Split", "address": one.address},
+                                     {"name": "Public", "address": other.address}]))
+    assert "dns.hijack" not in codes(out)
+    (probe,) = [e for e in out.evidence if e.get("what") == "hijack_probe"]
+    assert probe["reason"] == "inconclusive"
