@@ -43,6 +43,12 @@ SOCKET_TIMEOUT_S = 5.0
 REAP_MARGIN_S = 0.3
 LATENCY_SAMPLES = 3
 CLOSEST_SERVERS = 5
+# A phase is given up this long before the check's deadline: speedtest-cli's
+# threads do not look at the stop event while a request is opening, and on a
+# slow link that can take seconds.
+TAIL_MARGIN_S = 0.4
+# Fewer seconds of reads than this are too few for a rate of our own.
+MIN_WINDOW_S = 0.3
 
 
 def estimated_download_bytes(side: int) -> int:
@@ -105,20 +111,47 @@ class _Meter:
         self.total = 0
         self.phase_bytes = 0
         self.phase_cap = float("inf")
+        self.phase_end = float("inf")
+        # Reads inside the phase's length: first read (time, bytes), last read time, bytes.
+        self.first: tuple[float, int] | None = None
+        self.last_t = 0.0
+        self.window_bytes = 0
 
-    def start_phase(self, cap: float) -> None:
+    def start_phase(self, cap: float, length_s: float = float("inf")) -> None:
         with self.lock:
             self.phase_bytes = 0
             self.phase_cap = cap
+            self.phase_end = time.monotonic() + length_s
+            self.first, self.last_t, self.window_bytes = None, 0.0, 0
         self.stop.phase.clear()
 
     def add(self, n: int) -> None:
+        now = time.monotonic()
         with self.lock:
             self.total += n
             self.phase_bytes += n
+            if n and now <= self.phase_end:
+                if self.first is None:
+                    self.first = (now, n)
+                self.last_t = now
+                self.window_bytes += n
             over = self.phase_bytes >= self.phase_cap
         if over:
             self.stop.set()
+
+    def rate_bps(self) -> float | None:
+        """Bits/s between the phase's first and last read within its length.
+
+        speedtest-cli divides by the time until its last thread ended, which
+        counts connection setup at the start and, at the end, threads blocked
+        in a request that started just before the phase ended: on a slow link
+        seconds in which nothing is counted. The bytes of the first read
+        arrived before it, so they are left out.
+        """
+        with self.lock:
+            if self.first is None or self.last_t - self.first[0] < MIN_WINDOW_S:
+                return None
+            return 8.0 * (self.window_bytes - self.first[1]) / (self.last_t - self.first[0])
 
 
 class _MeteredResponse:
@@ -288,11 +321,13 @@ class BandwidthCheck:
                         pass
             return inner
 
-        meter.start_phase(budget_left * DOWNLOAD_SHARE)
-        download_bps = float(st.download(callback=callback("download"),
-                                         threads=min(st.config["threads"]["download"], 8)))
-        received = int(st.results.bytes_received)
+        meter.start_phase(budget_left * DOWNLOAD_SHARE, phase_s)
+        st_download = self._bounded(ctx, stop, lambda: float(st.download(
+            callback=callback("download"), threads=min(st.config["threads"]["download"], 8))))
         download_capped = stop.phase.is_set()
+        own_rate = meter.rate_bps()
+        download_bps = own_rate if own_rate is not None else (st_download or 0.0)
+        received = meter.phase_bytes if st_download is None else int(st.results.bytes_received)
 
         upload_budget = max(0.0, cfg.max_bytes - meter.total)
         up_sizes, up_count = plan_upload(upload_budget, int(st.config["counts"]["upload"]))
@@ -303,15 +338,43 @@ class BandwidthCheck:
             st.config["counts"]["upload"] = up_count
             # upload() waits for upload_max requests: it must equal what it will send.
             st.config["upload_max"] = len(up_sizes) * up_count
-            st.config["length"]["upload"] = max(1.0, min(PHASE_MAX_S, ctx.remaining() - 1.0))
+            st.config["length"]["upload"] = max(1.0, min(PHASE_MAX_S, ctx.remaining() - 1.0 - TAIL_MARGIN_S))
             meter.start_phase(float("inf"))
-            upload_bps = float(st.upload(callback=callback("upload"), pre_allocate=True,
-                                         threads=min(st.config["threads"]["upload"], 4)))
-            sent = int(st.results.bytes_sent)
+            st_upload = self._bounded(ctx, stop, lambda: float(st.upload(
+                callback=callback("upload"), pre_allocate=True,
+                threads=min(st.config["threads"]["upload"], 4))))
+            if st_upload is not None:
+                upload_bps, sent = st_upload, int(st.results.bytes_sent)
 
         # The meter counts what was read (config, pages, downloads); uploads are what was sent.
         return self._result(ctx, best, mini, ping_s, download_bps, upload_bps, received, sent,
                             meter.total + sent, download_capped)
+
+    @staticmethod
+    def _bounded(ctx: CheckContext, stop: _Stop, fn: Any) -> float | None:
+        """fn() in a thread, given up TAIL_MARGIN_S before the deadline (None then).
+
+        The check must end by itself with what it measured, not be stopped by
+        the runner as a timeout; speedtest-cli's threads are daemons and end
+        at their socket timeout.
+        """
+        result: list[Any] = []
+
+        def target() -> None:
+            try:
+                result.append(fn())
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the check's thread
+                result.append(exc)
+
+        worker = threading.Thread(target=target, daemon=True, name="bandwidth-phase")
+        worker.start()
+        worker.join(max(0.0, ctx.deadline - time.monotonic() - TAIL_MARGIN_S))
+        if worker.is_alive():
+            stop.set()
+            return None
+        if isinstance(result[0], BaseException):
+            raise result[0]
+        return float(result[0])
 
     # ------------------------------------------------------------ setup
 

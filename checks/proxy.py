@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import struct
 import subprocess
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -126,8 +127,15 @@ def parse_scutil_proxy(text: str) -> dict[str, str]:
 
 
 def parse_proc_route(text: str) -> set[str]:
-    """Interfaces holding an IPv4 default route in /proc/net/route."""
+    """Interfaces holding an IPv4 default route in /proc/net/route.
+
+    Two /1 routes on one interface (0.0.0.0/1 and 128.0.0.0/1) count as a
+    default route: they win over it by being more specific, which is how
+    OpenVPN's redirect-gateway def1 and many VPN apps take all traffic while
+    leaving the original default route in place.
+    """
     ifaces: set[str] = set()
+    halves: dict[str, set[int]] = {}
     for line in text.splitlines()[1:]:
         cols = line.split()
         if len(cols) < 8:
@@ -136,14 +144,26 @@ def parse_proc_route(text: str) -> set[str]:
             dest, flags, mask = int(cols[1], 16), int(cols[3], 16), int(cols[7], 16)
         except ValueError:
             continue
-        if dest == 0 and mask == 0 and flags & RTF_UP and not flags & RTF_REJECT:
+        if not flags & RTF_UP or flags & RTF_REJECT:
+            continue
+        # The kernel prints addresses in host byte order: back to network order.
+        dest_n, mask_n = _host_to_net(dest), _host_to_net(mask)
+        if mask_n == 0 and dest_n == 0:
             ifaces.add(cols[0])
+        elif mask_n == 0x80000000 and dest_n in (0, 0x80000000):
+            halves.setdefault(cols[0], set()).add(dest_n)
+    ifaces |= {name for name, got in halves.items() if len(got) == 2}
     return ifaces
+
+
+def _host_to_net(value: int) -> int:
+    return int.from_bytes(struct.pack("=I", value & 0xFFFFFFFF), "big")
 
 
 def parse_proc_ipv6_route(text: str) -> set[str]:
     """Interfaces holding an IPv6 default route in /proc/net/ipv6_route."""
     ifaces: set[str] = set()
+    halves: dict[str, set[str]] = {}
     for line in text.splitlines():
         cols = line.split()
         if len(cols) < 10:
@@ -152,9 +172,13 @@ def parse_proc_ipv6_route(text: str) -> set[str]:
             prefix_len, flags = int(cols[1], 16), int(cols[8], 16)
         except ValueError:
             continue
-        if (set(cols[0]) == {"0"} and prefix_len == 0 and flags & RTF_UP
-                and not flags & RTF_REJECT and cols[9] != "lo"):
+        if not flags & RTF_UP or flags & RTF_REJECT or cols[9] == "lo":
+            continue
+        if set(cols[0]) == {"0"} and prefix_len == 0:
             ifaces.add(cols[9])
+        elif prefix_len == 1 and cols[0][:1] in ("0", "8") and set(cols[0][1:]) == {"0"}:
+            halves.setdefault(cols[9], set()).add(cols[0][:1])    # ::/1 and 8000::/1
+    ifaces |= {name for name, got in halves.items() if len(got) == 2}
     return ifaces
 
 

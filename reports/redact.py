@@ -211,7 +211,10 @@ class Redactor:
         self.secrets = secrets
         self.salt = salt if salt is not None else _salt()
         self.keep = {self._norm(a) for a in (*WELL_KNOWN_ADDRESSES, *keep_addresses)} - {None}
-        self.always = {self._norm(a) for a in secrets.addresses} - {None}
+        # Loopback names no one (every device has 127.0.0.1), and a local proxy
+        # listener on it is exactly what support needs to see.
+        self.always = {a for a in (self._norm(x) for x in secrets.addresses)
+                       if a is not None and not ipaddress.ip_address(a).is_loopback}
         words = sorted(secrets.hostname | secrets.users | secrets.literals, key=len, reverse=True)
         words = [w for w in words if len(w) >= 2]
         self._word_re = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, words)) + r")(?![\w-])")

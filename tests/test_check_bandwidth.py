@@ -216,3 +216,56 @@ def test_bandwidth_through_the_runner_runs_last_and_serializes(mini_server):
     names = {m["name"] for m in doc["metrics"]}
     assert {"download_bits_per_second", "upload_bits_per_second", "bandwidth_bytes_total"} <= names
 
+
+
+# ---------------------------------------------------------------- found in the lab
+
+
+def _ctx(budget_s: float) -> CheckContext:
+    settings = config.load()
+    return CheckContext(name="bandwidth", config=settings.bandwidth, settings=settings,
+                        deadline=time.monotonic() + budget_s, cancelled=threading.Event(),
+                        shared=Blackboard(), host=detect(), options={})
+
+
+def test_meter_rate_counts_reads_within_the_phase_after_the_first(monkeypatch):
+    # At 1.5 Mbit/s speedtest-cli's own figure was 0.6 of the tbf rate: it divides
+    # by the time until its last thread ended, blocked in a request opened just
+    # before the phase ended. The meter's rate uses only reads inside the phase.
+    import types
+
+    from checks import bandwidth as bw
+    stop = bw._Stop(_ctx(30.0))
+    clock = iter([100.0,                       # start_phase
+                  100.5, 101.0, 101.5, 102.0,  # four reads inside a 3 s phase
+                  104.0])                      # one read after it: not counted
+    monkeypatch.setattr(bw, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    meter = bw._Meter(stop)
+    meter.start_phase(float("inf"), 3.0)
+    for n in (1000, 2000, 2000, 2000, 50_000):
+        meter.add(n)
+    # The first read's bytes arrived before it: 6000 bytes in 1.5 s.
+    assert meter.rate_bps() == pytest.approx(8 * 6000 / 1.5)
+    assert meter.phase_bytes == 57_000
+
+
+def test_meter_rate_without_enough_reads_is_none():
+    from checks import bandwidth as bw
+    meter = bw._Meter(bw._Stop(_ctx(30.0)))
+    meter.start_phase(float("inf"), 3.0)
+    assert meter.rate_bps() is None
+    meter.add(1000)
+    assert meter.rate_bps() is None
+
+
+def test_bounded_phase_when_it_outlives_the_deadline_gives_up_and_stops():
+    from checks import bandwidth as bw
+    ctx = _ctx(0.6)
+    stop = bw._Stop(ctx)
+    release = threading.Event()
+    started = time.monotonic()
+    assert bw.BandwidthCheck._bounded(ctx, stop, lambda: release.wait(10) and 1.0) is None
+    assert time.monotonic() - started < 0.6
+    assert stop.phase.is_set()
+    release.set()
+    assert bw.BandwidthCheck._bounded(_ctx(5.0), stop, lambda: 42.0) == 42.0

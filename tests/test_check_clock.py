@@ -295,6 +295,32 @@ def test_clock_http_date_over_tls_verifies_with_ca_file(date_server, tmp_path):
     assert outcome.findings[0].data["failures"] == ["tls_unknown_authority"]
 
 
+@pytest.mark.parametrize("shift_s", [2 * 86400.0, -2 * 86400.0])
+def test_clock_http_date_when_certificate_is_out_of_the_device_clocks_window_still_reads_date(
+        date_server, tmp_path, shift_s):
+    # Found in the lab: with the clock 2 days off, every certificate is "not yet
+    # valid" (or "expired") to the device, which made the fallback useless exactly
+    # when it is needed. Validity dates are not judged; chain and name still are.
+    import datetime as dt
+    import ssl
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    world = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=shift_s)
+    cert = ca.issue_cert("127.0.0.1", not_before=world - dt.timedelta(hours=1),
+                         not_after=world + dt.timedelta(hours=1))
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    url = date_server(shift_s, tls=server_ctx)
+    outcome, _ = run_clock([], [url], ca_file=str(ca_path))
+    assert metric(outcome, "clock_offset_seconds", "best") == pytest.approx(shift_s, abs=1.5)
+    assert codes(outcome) == {"clock.skew": "fail"}
+    # An untrusted issuer is still refused: only the time window is not checked.
+    outcome, _ = run_clock([], [url])
+    assert outcome.findings[0].data["failures"] == ["tls_unknown_authority"]
+
+
 @pytest.mark.parametrize("garbage", ["yesterday-ish", "Tue, 99 Foo 20x6 25:61:00 GMT", "",
                                      "Thu, 01 Jan 1970 00:00:00 GMT"])
 def test_clock_when_the_date_header_is_garbage_ends_classified(date_server, garbage):

@@ -110,6 +110,33 @@ def test_parse_proc_route_finds_the_default_route_interface():
     assert parse_proc_route(text) == {"tun0"}   # eth9's default is down (no RTF_UP) and reject
 
 
+def test_parse_proc_route_when_vpn_adds_both_half_routes_counts_them_as_default():
+    # Found in the lab: OpenVPN's def1 (0.0.0.0/1 + 128.0.0.0/1 on tun0) takes all
+    # traffic while the Wi-Fi default route stays. One half alone is not "all".
+    header = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    lo_half = f"00000000\t00000000\t0001\t0\t0\t0\t{_host_hex('128.0.0.0')}\t0\t0\t0\n"
+    hi_half = f"{_host_hex('128.0.0.0')}\t00000000\t0001\t0\t0\t0\t{_host_hex('128.0.0.0')}\t0\t0\t0\n"
+    wifi_default = "wlan0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    assert parse_proc_route(header + wifi_default + "tun0\t" + lo_half + "tun0\t" + hi_half) == \
+        {"wlan0", "tun0"}
+    assert parse_proc_route(header + wifi_default + "tun0\t" + lo_half + "tun1\t" + hi_half) == {"wlan0"}
+
+
+def test_parse_proc_ipv6_route_when_vpn_adds_both_half_routes_counts_them_as_default():
+    zero = "0" * 32
+    text = (f"{zero} 01 {zero} 00 {zero} 00000400 00000001 00000000 00000001 tun0\n"
+            f"8{'0' * 31} 01 {zero} 00 {zero} 00000400 00000001 00000000 00000001 tun0\n"
+            f"{zero} 01 {zero} 00 {zero} 00000400 00000001 00000000 00000001 wg1\n")
+    assert parse_proc_ipv6_route(text) == {"tun0"}
+
+
+def _host_hex(address: str) -> str:
+    """An IPv4 address as /proc/net/route prints it (host byte order, hex)."""
+    import socket
+    import struct
+    return f"{struct.unpack('=I', socket.inet_aton(address))[0]:08X}"
+
+
 def test_parse_proc_ipv6_route_ignores_the_lo_reject_route():
     zero = "0" * 32
     text = (f"{zero} 00 {zero} 00 {zero} 00000400 00000001 00000000 00000003 wg0\n"

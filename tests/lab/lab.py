@@ -749,14 +749,26 @@ class Lab:
         """Drop ``percent`` % of packets to ``address`` at random (iptables statistic)."""
         fault = Fault(f"loss {address} {percent}%", lab=self)
         match = (["-p", proto] if proto else []) + ["-d", address]
-        self._iptables("filter", ["OUTPUT", *match, "-m", "statistic", "--mode", "random",
+        # INPUT, not OUTPUT: see blackhole().
+        self._iptables("filter", ["INPUT", *match, "-m", "statistic", "--mode", "random",
                                   "--probability", f"{percent / 100.0:.6f}", "-j", "DROP"], fault)
         return fault
 
-    def blackhole(self, address: str) -> Fault:
-        """Drop every packet to ``address``: connects and queries time out."""
-        fault = Fault(f"blackhole {address}", lab=self)
-        self._iptables("filter", ["OUTPUT", "-d", address, "-j", "DROP"], fault)
+    def blackhole(self, address: str, *, proto: str | None = None, port: int | None = None) -> Fault:
+        """Drop every packet to ``address``: connects and queries time out.
+
+        With ``proto``/``port`` only that traffic goes (``proto="udp", port=123``:
+        NTP blocked while the same address still answers everything else).
+        """
+        if port is not None and proto is None:
+            raise ValueError("blackhole(port=...) needs proto='tcp' or 'udp'")
+        match = (["-p", proto] if proto else []) + ["-d", address] + (["--dport", str(port)] if port else [])
+        where = address + (f" {proto}" if proto else "") + (f"/{port}" if port else "")
+        fault = Fault(f"blackhole {where}", lab=self)
+        # Dropped on arrival (INPUT), after the sender's kernel has sent it, as a
+        # router upstream would: a DROP in OUTPUT makes sendto() fail at once with
+        # EPERM (UDP, ICMP) and makes TCP resend at once instead of after its RTO.
+        self._iptables("filter", ["INPUT", *match, "-j", "DROP"], fault)
         return fault
 
     def reject(self, address: str) -> Fault:

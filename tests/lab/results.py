@@ -1,0 +1,52 @@
+"""Small readers for the JSON reports lab tests get back from ``lab.payprobe(...)``.
+
+Kept apart from lab.py so that scenario tests read reports the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Every finding code a lab scenario of issue 5 produces: none of them may
+# appear on the healthy lab.
+SCENARIO_CODES: tuple[str, ...] = (
+    "clock.skew", "clock.ntp_blocked", "clock.unknown",
+    "proxy.env", "proxy.system", "proxy.local_listener", "vpn.interface",
+    "endpoint.unreachable", "endpoint.slow", "endpoint.loss", "endpoint.http_error",
+    "bandwidth.low", "bandwidth.unavailable",
+    "device.low_memory", "device.low_storage", "device.low_battery", "device.high_load",
+)
+
+
+def codes(check: dict[str, Any]) -> list[str]:
+    """Finding codes of one check, in report order."""
+    return [f["code"] for f in check.get("findings", [])]
+
+
+def all_codes(report: dict[str, Any]) -> list[str]:
+    return [f["code"] for c in report.get("checks", []) for f in c.get("findings", [])]
+
+
+def findings(check: dict[str, Any], code: str, target: str | None = None) -> list[dict[str, Any]]:
+    return [f for f in check.get("findings", [])
+            if f["code"] == code and (target is None or f.get("target") == target)]
+
+
+def finding(check: dict[str, Any], code: str, target: str | None = None) -> dict[str, Any]:
+    """The one finding ``code`` (on ``target``); fails with the check's findings if absent."""
+    found = findings(check, code, target)
+    assert len(found) == 1, (code, target, [(f["code"], f.get("target")) for f in check.get("findings", [])],
+                             check.get("summary"))
+    return found[0]
+
+
+def metric(check: dict[str, Any], name: str, **labels: str) -> float:
+    """The value of the one metric ``name`` whose labels include ``labels``."""
+    values = [m["value"] for m in check.get("metrics", [])
+              if m["name"] == name and all(m.get("labels", {}).get(k) == v for k, v in labels.items())]
+    assert len(values) == 1, (name, labels, [(m["name"], m.get("labels")) for m in check.get("metrics", [])])
+    return float(values[0])
+
+
+def evidence(check: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    return [e for e in check.get("evidence", []) if e.get("what") == what]
