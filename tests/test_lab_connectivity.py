@@ -99,6 +99,8 @@ def test_connectivity_when_offline_reports_net_offline_fail(lab):
     # wlan0 is down and the peer end has no address: no usable interface is the
     # most specific reason (the route is gone too).
     assert f["data"]["reason"] == "no_interface"
+    # Taking wlan0 down drops packets on its peer: offline explains that, no link-error noise.
+    assert "net.link_errors" not in [x["code"] for x in result.check("connectivity")["findings"]]
     assert result.check("connectivity")["status"] == "fail"
     assert evidence(result, "connectivity", "internet") == [{"what": "internet", "ok": False}]
     assert result.returncode == 2
