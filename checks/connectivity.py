@@ -23,13 +23,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from probe import classify as fc
 from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
+from probe.sources import SourceLog, unreadable_reason
 
 # A check URL fetch may take this long at most (also capped by the deadline).
 FETCH_CAP_S = 5.0
@@ -68,47 +67,6 @@ def guess_type(name: str) -> str:
     if n.startswith(("eth", "en")):
         return "ethernet"
     return "other"
-
-
-def _unreadable(exc: BaseException) -> str | None:
-    """Why a source could not be read, or None when ``exc`` is a real bug."""
-    name = type(exc).__name__
-    if isinstance(exc, subprocess.TimeoutExpired):
-        cmd = exc.cmd[0] if isinstance(exc.cmd, (list, tuple)) else exc.cmd
-        return f"{cmd} timed out after {exc.timeout:.1f} s"
-    if name in ("AccessDenied", "NoSuchProcess", "ZombieProcess") or isinstance(
-            exc, (PermissionError, FileNotFoundError, NotImplementedError)):
-        return f"{name}: {fc.scrub(str(exc))}" if str(exc) else name
-    if isinstance(exc, OSError):
-        return f"{name}: {exc.strerror or fc.scrub(str(exc))}"
-    if isinstance(exc, (ValueError, KeyError, IndexError)):
-        return f"unreadable output ({name})"
-    return None
-
-
-@dataclass
-class _Sources:
-    """What each source gave: "ok" or "skipped: reason"."""
-
-    state: dict[str, str] = field(default_factory=dict)
-
-    def read(self, source: str, fn: Callable[[], Any]) -> Any:
-        try:
-            value = fn()
-        except CheckCancelled:
-            self.state[source] = "skipped: deadline reached"
-            return None
-        except Exception as exc:  # noqa: BLE001 - classified just below
-            reason = _unreadable(exc)
-            if reason is None:
-                raise
-            self.state[source] = f"skipped: {reason}"
-            return None
-        self.state[source] = "ok" if value is not None else "skipped: not available here"
-        return value
-
-    def readable(self) -> list[str]:
-        return [s for s, v in self.state.items() if v == "ok"]
 
 
 # ---------------------------------------------------------------- routes
@@ -236,7 +194,7 @@ class ConnectivityCheck:
         except ImportError:
             psutil = None
         out = Outcome()
-        src = _Sources()
+        src = SourceLog()
         t_start = time.monotonic()
 
         counters0 = None
@@ -297,7 +255,7 @@ class ConnectivityCheck:
 
     # -- interfaces
 
-    def _interfaces(self, out: Outcome, src: _Sources, psutil: Any) -> bool | None:
+    def _interfaces(self, out: Outcome, src: SourceLog, psutil: Any) -> bool | None:
         """Lists interfaces; returns whether one is usable (None: unknown)."""
         addrs = src.read("interfaces", psutil.net_if_addrs)
         stats = src.read("interface_stats", psutil.net_if_stats)
@@ -332,7 +290,7 @@ class ConnectivityCheck:
 
     # -- captive portal and internet
 
-    def _captive(self, ctx: CheckContext, out: Outcome, src: _Sources,
+    def _captive(self, ctx: CheckContext, out: Outcome, src: SourceLog,
                  fetches: list[tuple[str, Any]], usable: bool | None,
                  route: dict[str, Any] | None) -> bool | None:
         online_urls: list[str] = []
@@ -426,7 +384,7 @@ class ConnectivityCheck:
                 cmds.append(cmd)
         return cmds
 
-    def _termux(self, ctx: CheckContext, out: Outcome, src: _Sources,
+    def _termux(self, ctx: CheckContext, out: Outcome, src: SourceLog,
                 results: dict[str, Any]) -> None:
         for cmd, r in results.items():
             key = "wifi" if "wifi" in cmd else "telephony"
@@ -434,7 +392,7 @@ class ConnectivityCheck:
                 if isinstance(r, CheckCancelled):
                     src.state[key] = "skipped: deadline reached"
                     continue
-                reason = _unreadable(r) or fc.describe(r)
+                reason = unreadable_reason(r) or fc.describe(r)
                 src.state[key] = f"skipped: {reason}"
                 continue
             src.state[key] = "ok"
@@ -499,7 +457,7 @@ class ConnectivityCheck:
                              "deltas": deltas})
 
     @staticmethod
-    def _summary(out: Outcome, online: bool | None, src: _Sources) -> str:
+    def _summary(out: Outcome, online: bool | None, src: SourceLog) -> str:
         codes = {f.code: f for f in out.findings}
         if "net.offline" in codes and codes["net.offline"].severity == "fail":
             bit = codes["net.offline"].message

@@ -15,23 +15,9 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from probe.api import CheckContext, Finding, Metric, Outcome
+from probe.sources import SourceLog
 
 MB = 1024 * 1024
-
-
-def _unreadable(exc: BaseException) -> str | None:
-    """The reason a source is unreadable, or None when exc is a real bug."""
-    name = type(exc).__name__
-    if name in ("AccessDenied", "ZombieProcess", "NoSuchProcess") or isinstance(
-            exc, (PermissionError, FileNotFoundError, NotImplementedError)):
-        return f"{name}: {exc}" if str(exc) else name
-    if isinstance(exc, OSError):
-        return f"{name}: {exc.strerror or exc}"
-    if isinstance(exc, subprocess.TimeoutExpired):
-        return f"{exc.cmd[0] if isinstance(exc.cmd, list) else exc.cmd} timed out"
-    if isinstance(exc, ValueError):  # unparseable termux-api output
-        return f"unreadable output ({name})"
-    return None
 
 
 class DeviceCheck:
@@ -46,22 +32,11 @@ class DeviceCheck:
         except ImportError:
             psutil = None
         out = Outcome()
-        sources: dict[str, str] = {}
-
-        def read(source: str, fn: Callable[[], Any]) -> Any:
-            try:
-                value = fn()
-            except Exception as exc:  # noqa: BLE001 - classified just below
-                reason = _unreadable(exc)
-                if reason is None:
-                    raise
-                sources[source] = f"skipped: {reason}"
-                return None
-            sources[source] = "ok" if value is not None else "skipped: not available here"
-            return value
+        src = SourceLog()
+        read = src.read
 
         if psutil is None:
-            sources["psutil"] = "skipped: psutil is not installed (Termux: pkg install python-psutil)"
+            src.skip("psutil", "psutil is not installed (Termux: pkg install python-psutil)")
         else:
             self._load(ctx, out, read, psutil)
             self._memory(ctx, out, read, psutil)
@@ -69,13 +44,12 @@ class DeviceCheck:
         self._storage(ctx, out, read)
         self._battery(ctx, out, read, psutil)
 
-        out.evidence.append({"what": "sources", "sources": sources})
-        readable = [s for s, state in sources.items() if state == "ok"]
-        if not readable:
+        out.evidence.append({"what": "sources", "sources": dict(src.state)})
+        if not src.readable():
             return Outcome.skipped("no device source is readable here: " +
-                                   "; ".join(f"{k} {v}" for k, v in sources.items()),
+                                   "; ".join(f"{k} {v}" for k, v in src.state.items()),
                                    evidence=out.evidence)
-        skipped = [s for s, state in sources.items() if state != "ok"]
+        skipped = src.unreadable()
         bits = [m for m in (self._summary_bits(out)) if m]
         out.summary = ", ".join(bits) + (f" ({len(skipped)} source(s) unreadable: {', '.join(skipped)})"
                                          if skipped else "")

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from probe.api import CheckContext, Finding, Outcome
+from probe.sources import unreadable_reason
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -183,10 +184,7 @@ def parse_proc_ipv6_route(text: str) -> set[str]:
 
 
 def _unreadable(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{name}: {exc.strerror}"
-    return name
+    return unreadable_reason(exc) or type(exc).__name__
 
 
 class ProxyCheck:
