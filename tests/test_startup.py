@@ -32,3 +32,16 @@ def test_importing_check_modules_is_cheap():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_dns_check_loads_dnspython_without_optional_transports():
+    # dnspython imports every optional transport it finds installed (httpx, aioquic,
+    # trio, cryptography): the dns check does not use them and a phone pays in RSS.
+    code = (
+        "import sys\n"
+        "from checks.resolution import _dns_query\n"
+        "_dns_query()\n"
+        "print(','.join(m for m in ('httpx', 'httpx2', 'aioquic', 'trio', 'h2') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
