@@ -76,6 +76,14 @@ def finding_entry(code: str, lang: str) -> dict[str, Any] | None:
     return _lookup(lang, "findings", code)
 
 
+def finding_title(code: str, lang: str) -> str:
+    """The finding's title in ``lang`` (e.g. "证书尚未生效"), or "" for a code
+    the catalog does not know (a plugin's). Check messages are English
+    measurement notes; the title is what a reader in either language scans."""
+    entry = finding_entry(code, lang)
+    return str(entry.get("title", "")) if entry else ""
+
+
 def cause_codes() -> list[str]:
     return list(load("en")["causes"])
 

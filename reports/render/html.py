@@ -151,8 +151,10 @@ def _check_section(check: dict[str, Any], lang: str) -> str:
             data = ""
             if f.get("data"):
                 data = f"<pre>{esc(json.dumps(f['data'], ensure_ascii=False, sort_keys=True))}</pre>"
+            title = catalog.finding_title(str(f.get("code", "")), lang)
+            title = f" <strong>{esc(title)}</strong>" if title else ""
             out.append(f'<li><span class="sev-{esc(sev)}">{esc(sev)}</span> <code>{esc(f.get("code", ""))}</code>'
-                       f"{target}: {esc(f.get('message', ''))}{data}</li>")
+                       f"{title}{target}: {esc(f.get('message', ''))}{data}</li>")
         out.append("</ul>")
     metrics = check.get("metrics") or []
     if metrics:

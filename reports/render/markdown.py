@@ -106,7 +106,9 @@ def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) ->
             out += [f"{esc(ui('error'))}: {code(c['error'])}", ""]
         for f in findings:
             target = f" ({esc(f['target'])})" if f.get("target") else ""
-            out.append(f"- **{esc(f.get('severity', ''))}** {code(f.get('code', ''))}{target}: "
+            title = catalog.finding_title(str(f.get("code", "")), lang)
+            title = f" {esc(title)}" if title else ""
+            out.append(f"- **{esc(f.get('severity', ''))}** {code(f.get('code', ''))}{title}{target}: "
                        f"{esc(f.get('message', ''))}")
         out.append("")
 

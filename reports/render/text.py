@@ -84,7 +84,9 @@ def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) ->
         for f in shown[:_MAX_FINDINGS]:
             sev = str(f.get("severity", ""))
             target = f" [{_safe(f['target'])}]" if f.get("target") else ""
-            lines.append(f"      {_c(_safe(sev), sev, colour)} {_safe(f.get('code'))}{target}: "
+            title = catalog.finding_title(str(f.get("code", "")), lang)
+            title = f" {_safe(title)}" if title else ""
+            lines.append(f"      {_c(_safe(sev), sev, colour)} {_safe(f.get('code'))}{title}{target}: "
                          f"{_safe(f.get('message', ''))}")
         if len(shown) > _MAX_FINDINGS:
             lines.append(f"      ... +{len(shown) - _MAX_FINDINGS}")
