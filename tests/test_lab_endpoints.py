@@ -130,3 +130,25 @@ def test_endpoints_when_server_answers_503_reports_http_error_and_slow_over_warn
     (providers,) = evidence(check, "providers")
     assert [p["provider"] for p in providers["providers"] if p["all_down"]] == ["busypay"]
     assert result.returncode == 2
+
+
+@pytest.mark.lab
+def test_endpoints_icmp_when_unprivileged_ping_is_allowed_adds_rtt_evidence(lab):
+    # Android lets apps open ICMP datagram sockets; this is net.ipv4.ping_group_range.
+    lab.exec(["sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647"], check=True)
+    result = lab.payprobe("run", "--only", "endpoints", config=lab.write_config(deadline_s=8.0))
+    check = result.check("endpoints")
+    rtts = [m for m in check["metrics"] if m["name"] == "icmp_rtt_seconds"]
+    assert {m["labels"]["endpoint"] for m in rtts} >= {"Alipay OpenAPI", "UnionPay Gateway"}
+    assert all(0 < m["value"] < 0.5 for m in rtts)
+
+
+@pytest.mark.lab
+def test_endpoints_icmp_when_ping_is_not_permitted_is_skipped_with_a_reason(lab):
+    lab.exec(["sysctl", "-w", "net.ipv4.ping_group_range=1 0"], check=True)
+    result = lab.payprobe("run", "--only", "endpoints", config=lab.write_config(deadline_s=8.0))
+    check = result.check("endpoints")
+    assert check["status"] == "ok"
+    assert not [m for m in check["metrics"] if m["name"] == "icmp_rtt_seconds"]
+    samples = [e for e in check["evidence"] if e.get("what") == "endpoint_samples"]
+    assert samples and all(e["icmp"]["status"] == "skipped" and e["icmp"]["reason"] for e in samples)
