@@ -43,6 +43,8 @@ SYSTEM = "system"
 # Per-query caps (also bounded by the deadline): an unreachable resolver must not
 # hold the check for its whole budget. getaddrinfo gets glibc's own 5 s per try.
 QUERY_CAP_S = 3.0
+# Answers kept per query in the evidence (a hostile resolver can send thousands).
+EVIDENCE_ANSWERS = 16
 SYSTEM_CAP_S = 5.0
 TLS_PROBE_CAP_S = 3.0
 FAKE_IP_NET = ipaddress.ip_network("198.18.0.0/15")
@@ -85,9 +87,11 @@ class QueryResult:
         return self.rcode in ("NOERROR", "NXDOMAIN")
 
     def to_evidence(self) -> dict[str, Any]:
+        # A hostile resolver can answer thousands of records: the report keeps the
+        # first few and the count (a ticket attachment must stay small).
         return {"what": "dns_query", "resolver": self.resolver, "protocol": self.protocol,
                 "name": self.name, "type": self.qtype, "rcode": self.rcode,
-                "answers": self.answers,
+                "answers": self.answers[:EVIDENCE_ANSWERS], "answer_count": len(self.answers),
                 "seconds": None if self.seconds is None else round(self.seconds, 6),
                 "failure": self.failure, "error": self.error}
 

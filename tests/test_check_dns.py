@@ -320,7 +320,7 @@ def test_dns_when_udp_answer_truncated_retries_over_tcp(monkeypatch, dns_server)
     out, _ = run_check(settings_for([{"name": "Big", "address": server.address}]))
     a = [e for e in out.evidence if e.get("resolver") == "Big" and e.get("type") == "A"
          and e["name"] == PAY][0]
-    assert a["protocol"] == "udp+tcp" and len(a["answers"]) == 400
+    assert a["protocol"] == "udp+tcp" and a["answer_count"] == 400 and len(a["answers"]) == 16
     assert "dns.resolver_unreachable" not in codes(out) and "dns.hijack" not in codes(out)
 
 
@@ -753,3 +753,13 @@ def test_dns_when_system_agrees_with_one_resolver_never_uses_bogon_rule(monkeypa
     assert "dns.hijack" not in codes(out)
     (probe,) = [e for e in out.evidence if e.get("what") == "hijack_probe"]
     assert probe["reason"] == "inconclusive"
+
+
+def test_query_evidence_when_a_resolver_floods_answers_keeps_a_few_and_the_count():
+    from checks.resolution import EVIDENCE_ANSWERS, QueryResult
+    flood = [f"203.0.113.{i % 250}" for i in range(4000)]
+    r = QueryResult(resolver="Flood", name="openapi.alipay.com", qtype="A", protocol="udp")
+    r.answers = flood
+    ev = r.to_evidence()
+    assert ev["answer_count"] == 4000
+    assert ev["answers"] == flood[:EVIDENCE_ANSWERS]
