@@ -335,6 +335,10 @@ class ClockCheck:
         response = fetched.response
         assert response is not None
         raw = response.headers.get("date", "")
+        if len(set(response.all("date"))) > 1:
+            # Which one would we believe? A server (or a middlebox) that sends two is no clock.
+            result.failure, result.detail = "http_date_garbage", "conflicting Date headers"
+            return result
         if not raw:
             result.failure, result.detail = "http_date_missing", f"HTTP {response.status} without Date"
             return result

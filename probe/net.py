@@ -152,6 +152,11 @@ class HttpResponse:
     ttfb_s: float                       # request sent -> status line and headers read
     body_bytes: int = 0
     body: bytes = b""
+    # Every header line in order; ``headers`` keeps only the last of repeated names.
+    header_list: list[tuple[str, str]] = field(default_factory=list)
+
+    def all(self, name: str) -> list[str]:
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
 
 
 def http_exchange(sock: socket.socket, host: str, target: str = "/", *, method: str = "GET",
@@ -183,9 +188,10 @@ def http_exchange(sock: socket.socket, host: str, target: str = "/", *, method: 
         # The deadline cut the answer short: http.client may have taken the EOF for
         # the end of a (truncated) status line or headers. That is no answer.
         raise TimeoutError(f"no complete answer within {timeout:.2f} s")
-    hdrs = {k.lower(): v for k, v in response.getheaders()}
+    header_list = list(response.getheaders())
+    hdrs = {k.lower(): v for k, v in header_list}
     return HttpResponse(status=response.status, reason=response.reason or "", headers=hdrs,
-                        ttfb_s=ttfb, body_bytes=len(body), body=body)
+                        ttfb_s=ttfb, body_bytes=len(body), body=body, header_list=header_list)
 
 
 @dataclass

@@ -353,3 +353,26 @@ def test_clock_through_the_runner_reports_a_serializable_result(ntp):
     doc = json.loads(json.dumps(result.to_dict()))
     assert {m["labels"]["source"] for m in doc["metrics"] if m["name"] == "clock_offset_seconds"} \
         == {a.address, "best"}
+
+
+class TwoDatesHandler(DateHandler):
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(200)                     # Date: now (from date_time_string)
+        self.send_header("Date", formatdate(time.time() + 50 * 365 * 86400, usegmt=True))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_clock_when_the_server_sends_two_different_date_headers_believes_neither():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TwoDatesHandler)
+    httpd.date_value = 0.0  # type: ignore[attr-defined]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        outcome, _ = run_clock([], [url])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert codes(outcome) == {"clock.unknown": "warn"}     # not a 50-year clock.skew
+    ev = next(e for e in outcome.evidence if e.get("source") == url)
+    assert ev["failure"] == "http_date_garbage"
