@@ -6,8 +6,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,41 +17,14 @@ from probe.api import Outcome
 from probe.config import Endpoint, LatencyConfig, Settings
 from probe.registry import LoadedCheck
 from probe.runner import Runner
-from tests.test_check_tls import (
+from tests.tls_servers import (
     HOST,
-    Server,
     codes,
     finding,
-    install_loopback_dns,
     make_ctx,
-    new_ca,
     server_ctx,
     start,
-    stop_all,
-    write_ca_file,
 )
-
-
-@pytest.fixture
-def ca() -> trustme.CA:
-    return new_ca()
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
-    return write_ca_file(ca, tmp_path)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    made: list[Server] = []
-    yield made
-    stop_all(made)
-
-
-@pytest.fixture
-def loopback_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    return install_loopback_dns(monkeypatch)
 
 HEALTHY = {"warn_ms": 60_000.0, "fail_ms": 120_000.0}
 
