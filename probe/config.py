@@ -15,7 +15,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from probe.errors import ConfigError
+from probe.errors import ConfigError, read_input
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -176,14 +176,7 @@ class Settings:
 
 
 def parse_toml(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a TOML file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    raw = read_input(path, "a TOML config file", ConfigError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -17,3 +17,19 @@ class UsageError(PayprobeError):
 
 class ConfigError(UsageError):
     """The config file is malformed, names an unknown key or has a wrong type."""
+
+
+def read_input(path: object, expected: str, error: type[UsageError] = UsageError) -> bytes:
+    """The bytes of a file the user handed us, or ``error`` with one sentence
+    naming the file and what was ``expected`` there ("a TOML file", ...)."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{p}: no such file, expected {expected}") from None
+    except IsADirectoryError:
+        raise error(f"{p}: is a directory, expected {expected}") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read ({exc.strerror or exc}), expected {expected}") from None

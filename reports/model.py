@@ -118,17 +118,10 @@ def validate(report: dict[str, Any]) -> list[str]:
 
 def read_report(path: str | Path) -> dict[str, Any]:
     """Load a saved report for `payprobe show`; UsageError with one sentence if it is not one."""
-    from probe.errors import UsageError
+    from probe.errors import UsageError, read_input
 
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{p}: is a directory, expected a payprobe JSON report") from None
-    except OSError as exc:
-        raise UsageError(f"{p}: cannot read ({exc.strerror})") from None
+    raw = read_input(p, "a payprobe JSON report")
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

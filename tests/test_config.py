@@ -81,7 +81,7 @@ def test_binary_or_empty_files(tmp_path, content):
 
 
 def test_missing_file_and_directory(tmp_path):
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match="no such file, expected a TOML config file"):
         config.load(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="is a directory"):
         config.load(tmp_path)
