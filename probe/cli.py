@@ -26,7 +26,9 @@ FORMATS = ("text", "json", "markdown", "html", "prometheus")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        # main() prefixes "payprobe: "; name the sub-command, not the program twice.
+        command = self.prog.removeprefix("payprobe").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--last", type=int_at_least(0), default=5, metavar="N",
                      help="with --ticket: include the last N history summaries (default 5)")
     run.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway")
-    run.add_argument("--trigger", default="manual", help=argparse.SUPPRESS)
+    run.add_argument("--trigger", default="manual", choices=("manual", "schedule", "watch", "ticket", "test"),
+                     help=argparse.SUPPRESS)
 
     sub.add_parser("checks", help="list the checks (built-in and plugins)")
 
