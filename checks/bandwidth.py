@@ -252,6 +252,27 @@ def _explain(exc: BaseException, where: str) -> Unavailable:
     return Unavailable(f"{where} could not be reached for the bandwidth test ({failure})", failure)
 
 
+def _import_speedtest() -> Any:
+    """Import speedtest-cli without letting it own the terminal.
+
+    At import it wraps the file descriptors of stdout and stderr in writers that
+    close them when garbage-collected, at interpreter exit at the latest. With a
+    stand-in stdout/stderr that has no file descriptor it keeps those instead;
+    this check never lets it print anyway.
+    """
+    import io
+    import sys
+    if "speedtest" in sys.modules:
+        return sys.modules["speedtest"]
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+    try:
+        import speedtest
+    finally:
+        sys.stdout, sys.stderr = saved
+    return speedtest
+
+
 class BandwidthCheck:
     name: ClassVar[str] = "bandwidth"
     version: ClassVar[str] = "1"
@@ -264,7 +285,7 @@ class BandwidthCheck:
         if cfg.max_bytes <= 0:
             return Outcome.skipped("bandwidth.max_bytes is 0: no data may be used for a test")
         try:
-            import speedtest
+            speedtest = _import_speedtest()
         except ImportError:
             return Outcome.skipped("speedtest-cli is not installed (pip install speedtest-cli)")
         # Library use must never print: debug lines go through printer().

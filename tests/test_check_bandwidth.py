@@ -269,3 +269,22 @@ def test_bounded_phase_when_it_outlives_the_deadline_gives_up_and_stops():
     assert stop.phase.is_set()
     release.set()
     assert bw.BandwidthCheck._bounded(_ctx(5.0), stop, lambda: 42.0) == 42.0
+
+
+def test_importing_speedtest_leaves_stdout_and_stderr_open():
+    # speedtest-cli wraps fd 1 and 2 in writers that close them when collected;
+    # the check imports it so that a run's last lines still reach the terminal.
+    import subprocess
+    import sys
+    code = (
+        "import gc, sys\n"
+        "from checks.bandwidth import _import_speedtest\n"
+        "_import_speedtest()\n"
+        "del sys.modules['speedtest']\n"
+        "gc.collect()\n"
+        "print('stdout alive', flush=True)\n"
+        "print('stderr alive', file=sys.stderr, flush=True)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout == "stdout alive\n"
+    assert proc.stderr == "stderr alive\n"
