@@ -254,7 +254,7 @@ def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     available = registry.discover()
     for name, item in available.items():
         origin = "" if item.builtin else f"  [plugin {item.target}]"
-        extra = "  (opt-in: --bandwidth)" if name in registry.OPT_IN else ""
+        extra = "  [not run by default: --bandwidth]" if name in registry.OPT_IN else ""
         out.write(f"{name:<13} {item.description}{extra}{origin}\n")
     return 0
 
