@@ -17,6 +17,7 @@ from probe.api import Outcome
 from probe.config import Endpoint, LatencyConfig, Settings
 from probe.registry import LoadedCheck
 from probe.runner import Runner
+from tests.lab.results import by_target, run_check
 from tests.tls_servers import (
     HOST,
     codes,
@@ -462,19 +463,9 @@ def test_endpoints_when_ca_file_missing_is_an_error_not_a_crash(tmp_path, loopba
 # ---------------------------------------------------------------- the network lab
 
 
-def _lab_endpoints(lab: Any, **overrides: Any) -> dict[str, Any]:
-    result = lab.payprobe("run", "--only", "endpoints", config=lab.write_config(**overrides))
-    assert result.report is not None, result.stderr
-    return result.check("endpoints")
-
-
-def _findings_of(check: dict[str, Any], target: str) -> dict[str, Any]:
-    return {f["code"]: f for f in check["findings"] if f["target"] == target}
-
-
 @pytest.mark.lab
 def test_lab_endpoints_when_healthy_reports_no_findings(lab):
-    check = _lab_endpoints(lab, latency={"icmp": False})
+    check = run_check(lab, "endpoints", latency={"icmp": False})
     assert check["status"] == "ok", check["findings"]
     rows = [e for e in check["evidence"] if e["what"] == "endpoint"]
     assert rows and all(r["ok"] and r["http_status"] == 200 for r in rows)
@@ -483,9 +474,9 @@ def test_lab_endpoints_when_healthy_reports_no_findings(lab):
 @pytest.mark.lab
 def test_lab_endpoints_when_one_provider_blackholed_only_it_is_unreachable(lab):
     lab.blackhole(lab.host_address("api.stripe.com"))
-    check = _lab_endpoints(lab, latency={"samples": 3, "icmp": False})
+    check = run_check(lab, "endpoints", latency={"samples": 3, "icmp": False})
     assert check["status"] == "fail"   # not "timeout": the check ended by itself
-    f = _findings_of(check, "Stripe API")["endpoint.unreachable"]
+    f = by_target(check, "Stripe API")["endpoint.unreachable"]
     assert f["data"]["failure"] == "generic_timeout"
     others = [f for f in check["findings"] if f["target"] != "Stripe API"]
     assert others == []
@@ -496,7 +487,7 @@ def test_lab_endpoints_when_one_provider_blackholed_only_it_is_unreachable(lab):
 @pytest.mark.lab
 def test_lab_endpoints_when_30_percent_loss_reports_loss_on_that_endpoint(lab):
     lab.loss(lab.host_address("api.stripe.com"), 30)
-    check = _lab_endpoints(lab, latency={"samples": 20, "icmp": False},
+    check = run_check(lab, "endpoints", latency={"samples": 20, "icmp": False},
                            endpoints=[{"name": "Stripe API", "provider": "stripe",
                                        "url": "https://api.stripe.com/"},
                                       {"name": "Alipay OpenAPI", "provider": "alipay",
@@ -506,34 +497,34 @@ def test_lab_endpoints_when_30_percent_loss_reports_loss_on_that_endpoint(lab):
     # P(no lost sample of 20 at >= 30 % SYN loss) < 0.001.
     assert 0 < loss["Stripe API"] < 1
     assert loss["Alipay OpenAPI"] == 0
-    assert "endpoint.loss" in _findings_of(check, "Stripe API")
+    assert "endpoint.loss" in by_target(check, "Stripe API")
 
 
 @pytest.mark.lab
 def test_lab_endpoints_when_slow_503_reports_http_error_and_slow(lab):
     lab.http_server("slow503", hostname="slow.pay.lab.example", delay_ms=1500)
-    check = _lab_endpoints(lab, latency={"samples": 2, "icmp": False}, endpoints=[
+    check = run_check(lab, "endpoints", latency={"samples": 2, "icmp": False}, endpoints=[
         {"name": "Slow", "provider": "slowpay", "url": "http://slow.pay.lab.example/"},
         {"name": "Alipay OpenAPI", "provider": "alipay", "url": "https://openapi.alipay.com/"}])
-    slow = _findings_of(check, "Slow")
+    slow = by_target(check, "Slow")
     assert slow["endpoint.http_error"]["data"]["http_status"] == 503
     assert slow["endpoint.slow"]["severity"] == "fail"
-    assert _findings_of(check, "Alipay OpenAPI") == {}
+    assert by_target(check, "Alipay OpenAPI") == {}
 
 
 @pytest.mark.lab
 def test_lab_endpoints_when_server_silent_ends_before_the_deadline(lab):
     lab.http_server("silent", hostname="silent.pay.lab.example")
-    check = _lab_endpoints(lab, deadline_s=4.0, latency={"samples": 3, "icmp": False}, endpoints=[
+    check = run_check(lab, "endpoints", deadline_s=4.0, latency={"samples": 3, "icmp": False}, endpoints=[
         {"name": "Silent", "provider": "silentpay", "url": "http://silent.pay.lab.example/"}])
     assert check["status"] == "fail"
-    assert _findings_of(check, "Silent")["endpoint.unreachable"]["data"]["failure"] == \
+    assert by_target(check, "Silent")["endpoint.unreachable"]["data"]["failure"] == \
         "generic_timeout"
 
 
 @pytest.mark.lab
 def test_lab_endpoints_icmp_is_skipped_with_reason_when_ping_group_range_is_off(lab):
-    check = _lab_endpoints(lab, latency={"samples": 1, "icmp": True})
+    check = run_check(lab, "endpoints", latency={"samples": 1, "icmp": True})
     icmps = [e["icmp"] for e in check["evidence"] if e["what"] == "endpoint_samples"]
     assert icmps and all(i["status"] in ("ok", "skipped") for i in icmps)
     assert all(i.get("reason") for i in icmps if i["status"] == "skipped")

@@ -18,6 +18,7 @@ from probe.api import Blackboard, CheckContext, Outcome
 from probe.config import Endpoint, LatencyConfig, Settings, TlsConfig
 from probe.registry import LoadedCheck
 from probe.runner import Runner
+from tests.lab.results import by_target, run_check
 from tests.tls_servers import (
     HOST,
     NOW,
@@ -405,13 +406,7 @@ def test_tls_when_ca_file_missing_is_an_error_not_a_crash(tmp_path, loopback_dns
 
 def _lab_tls(lab: Any, **overrides: Any) -> dict[str, Any]:
     overrides.setdefault("tls", {"slow_ms": 5000.0})
-    result = lab.payprobe("run", "--only", "tls", config=lab.write_config(**overrides))
-    assert result.report is not None, result.stderr
-    return result.check("tls")
-
-
-def _by_target(check: dict[str, Any], target: str) -> dict[str, str]:
-    return {f["code"]: f for f in check["findings"] if f["target"] == target}
+    return run_check(lab, "tls", **overrides)
 
 
 @pytest.mark.lab
@@ -434,15 +429,15 @@ def test_lab_tls_when_healthy_reports_no_tls_findings(lab):
 def test_lab_tls_when_server_is_bad_reports_its_finding_on_that_host_only(lab, kind, code):
     lab.add_host("api.stripe.com", lab.tls_server(kind, hostname="api.stripe.com"))
     check = _lab_tls(lab)
-    assert code in _by_target(check, "api.stripe.com")
-    assert _by_target(check, "openapi.alipay.com") == {}
+    assert code in by_target(check, "api.stripe.com")
+    assert by_target(check, "openapi.alipay.com") == {}
 
 
 @pytest.mark.lab
 def test_lab_tls_when_host_rejects_reports_handshake_failed(lab):
     lab.reject(lab.host_address("api.stripe.com"))
     check = _lab_tls(lab)
-    f = _by_target(check, "api.stripe.com")["tls.handshake_failed"]
+    f = by_target(check, "api.stripe.com")["tls.handshake_failed"]
     assert f["data"]["failure"] == "connection_refused"
 
 
@@ -454,7 +449,7 @@ def test_lab_tls_when_world_moved_ahead_says_clock_not_attack(lab):
                           config=lab.write_config(tls={"slow_ms": 5000.0}))
     assert result.report is not None, result.stderr
     tls = result.check("tls")
-    f = _by_target(tls, "openapi.alipay.com")["tls.not_yet_valid"]
+    f = by_target(tls, "openapi.alipay.com")["tls.not_yet_valid"]
     assert f["data"]["valid_by_device_clock"] is False
     assert f["data"]["valid_by_reference_clock"] is True
-    assert "tls.untrusted_issuer" not in _by_target(tls, "openapi.alipay.com")
+    assert "tls.untrusted_issuer" not in by_target(tls, "openapi.alipay.com")

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from probe.config import merge
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IPTABLES = "/usr/sbin/iptables-legacy"
 NETNS_PREFIX = "pplab"
@@ -338,19 +340,7 @@ class Lab:
         return [p.pid for p in self._procs]
 
     def _stop_proc(self, proc: subprocess.Popen[str]) -> None:
-        if proc.poll() is None:
-            # Each service runs in its own session: its process group is its pid.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=3.0)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+        stop_process(proc, grace_s=1.0)
 
     # -------------------------------------------------------------- processes
 
@@ -940,7 +930,7 @@ class Lab:
                       "http_date_urls": [f"https://{h}/" for h in DATE_HOSTS]},
             "proxy": {"local_ports": [7890, 7891, 7897, 10808, 10809, 1080, 9090]},
         }
-        return _merge(base, overrides)
+        return merge(base, overrides)
 
     def write_config(self, path: str | Path | None = None, **overrides: Any) -> Path:
         """Write a payprobe TOML pointing everything at the lab; return its path."""
@@ -961,14 +951,21 @@ signal.sigwait({signal.SIGTERM, signal.SIGINT})
 # ------------------------------------------------------------------ helpers
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+def stop_process(proc: subprocess.Popen[Any], *, grace_s: float = 1.0) -> None:
+    """SIGTERM the process's group (each lab process runs in its own session),
+    SIGKILL it after ``grace_s``, and close its pipes."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=3.0)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def _toml_value(value: Any) -> str:

@@ -50,3 +50,15 @@ def metric(check: dict[str, Any], name: str, **labels: str) -> float:
 
 def evidence(check: dict[str, Any], what: str) -> list[dict[str, Any]]:
     return [e for e in check.get("evidence", []) if e.get("what") == what]
+
+
+def run_check(lab: Any, name: str, **overrides: Any) -> dict[str, Any]:
+    """`payprobe run --only NAME` in the lab with a lab config (plus overrides): that check."""
+    result = lab.payprobe("run", "--only", name, config=lab.write_config(**overrides))
+    assert result.report is not None, result.stderr
+    return result.check(name)
+
+
+def by_target(check: dict[str, Any], target: str) -> dict[str, dict[str, Any]]:
+    """The check's findings for one target, by code."""
+    return {f["code"]: f for f in check["findings"] if f["target"] == target}

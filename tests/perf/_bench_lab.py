@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.lab.lab import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 IPTABLES = "/usr/sbin/iptables-legacy"
 # The lab's NFQUEUE holders use 100..999; ours stay clear of them.
@@ -58,15 +60,7 @@ def _iptables(lab: Any, args: Sequence[str], check: bool = True) -> str:
 
 
 def _stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=3.0)
+    stop_process(proc, grace_s=2.0)
 
 
 def _wait_line(proc: subprocess.Popen[str], expect: str, timeout_s: float) -> None:
