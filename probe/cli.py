@@ -187,6 +187,8 @@ def _install(sig: int, handler: Any) -> Any:
 
 def _finish_run(args: argparse.Namespace, settings: Any, host: Any, result: Any, fmt: str,
                 lang: str, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
     from reports import model
     from reports.pipeline import finish_report
 
@@ -198,7 +200,7 @@ def _finish_run(args: argparse.Namespace, settings: Any, host: Any, result: Any,
     text = _render(report, fmt, lang, out if not args.output or args.output == "-" else None)
     if args.output and args.output != "-":
         try:
-            model.write_atomic(__import__("pathlib").Path(args.output), text, mode=0o600)
+            model.write_atomic(Path(args.output), text, mode=0o600)
         except OSError as exc:
             err.write(f"payprobe: could not write {args.output}: {exc.strerror or exc}\n")
             return int(ExitStatus.USAGE)
