@@ -19,8 +19,9 @@ import threading
 import time
 from typing import Any, ClassVar
 
-from probe import classify as fc
-from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
 
 # speedtest-cli's download files are randomNxN.jpg; their size is close to 2*N*N bytes.
 DOWNLOAD_SIDES = (350, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
@@ -403,7 +404,6 @@ class BandwidthCheck:
                    mini: str, reaper: _Reaper) -> Any:
         import urllib.request
 
-        from probe import net
         timeout = ctx.timeout(SOCKET_TIMEOUT_S)
         tls = net.tls_context(ca_file=getattr(ctx.settings, "ca_file", "") or "")
         inner = urllib.request.OpenerDirector()
@@ -469,7 +469,6 @@ class BandwidthCheck:
 
     def _servers(self, ctx: CheckContext, speedtest: Any, st: Any, mini: str) -> list[dict[str, Any]]:
         if mini:
-            from probe import net
             # Ask once ourselves: speedtest-cli drops the HTTP status of a refused mini server.
             try:
                 fetched = net.fetch(mini, timeout=ctx.timeout(SOCKET_TIMEOUT_S), method="GET",
@@ -496,8 +495,6 @@ class BandwidthCheck:
 
     def _pick_best(self, ctx: CheckContext, servers: list[dict[str, Any]]) -> tuple[dict[str, Any], float]:
         """Lowest latency.txt round trip; our own timing, bounded by ctx.timeout()."""
-        from probe import net
-        from probe.runner import parallel
 
         def latency(server: dict[str, Any]) -> float:
             url = os.path.dirname(server["url"]) + "/latency.txt"

@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from probe import classify as fc
-from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
 
 NTP_PORT = 123
 # Requests per server when time allows; the lowest-delay answer is the most accurate
@@ -133,7 +134,6 @@ def date_tls_context(ca_file: str) -> Any:
     The chain and the host name are still verified, so an interceptor cannot
     forge the Date header; only the validity period is left unchecked.
     """
-    from probe import net
     context = net.tls_context(ca_file=ca_file)
     try:
         context.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
@@ -243,7 +243,6 @@ class ClockCheck:
     # ------------------------------------------------------------------ NTP
 
     def _ntp(self, ctx: CheckContext, servers: list[str]) -> list[SourceResult]:
-        from probe.runner import parallel
         phase_end = time.monotonic() + min(NTP_PHASE_S, max(0.5, ctx.remaining() * 0.45))
         results = parallel(lambda s: self._ntp_server(ctx, s, phase_end), servers, ctx)
         out: list[SourceResult] = []
@@ -257,7 +256,6 @@ class ClockCheck:
     def _ntp_server(self, ctx: CheckContext, server: str, phase_end: float) -> SourceResult:
         import ntplib
 
-        from probe import net
         result = SourceResult(server, "ntp")
         try:
             host, port = net.split_hostport(server, NTP_PORT)
@@ -313,13 +311,11 @@ class ClockCheck:
     # ------------------------------------------------------------ HTTP Date
 
     def _http(self, ctx: CheckContext, urls: list[str]) -> list[SourceResult]:
-        from probe.runner import parallel
         results = parallel(lambda u: self._http_date(ctx, u), urls, ctx)
         return [r if isinstance(r, SourceResult) else
                 SourceResult(u, "http_date", failure=_failure(r)) for u, r in zip(urls, results, strict=True)]
 
     def _http_date(self, ctx: CheckContext, url: str) -> SourceResult:
-        from probe import net
         result = SourceResult(url, "http_date")
         context = date_tls_context(getattr(ctx.settings, "ca_file", "") or "")
         try:

@@ -26,9 +26,10 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from probe import classify as fc
-from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
-from probe.sources import SourceLog, unreadable_reason
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
+from payprobe.sources import SourceLog, unreadable_reason
 
 # A check URL fetch may take this long at most (also capped by the deadline).
 FETCH_CAP_S = 5.0
@@ -213,7 +214,6 @@ class ConnectivityCheck:
         urls = list(ctx.config.check_urls)
         termux = self._termux_sources(ctx)
         jobs: list[tuple[str, Any]] = [("url", u) for u in urls] + [("termux", c) for c in termux]
-        from probe.runner import parallel
 
         def work(job: tuple[str, Any]) -> Any:
             kind, arg = job
@@ -479,7 +479,6 @@ class ConnectivityCheck:
 
 def _captive_fetch(url: str, ctx: CheckContext) -> tuple[int, str, int, float]:
     """(status, redirect host, body bytes, seconds) for one check URL, no redirects followed."""
-    from probe import net
     t0 = time.perf_counter()
     cap_s = min(FETCH_CAP_S, max(0.05, ctx.remaining() - REPORT_MARGIN_S))
     result = net.fetch(url, timeout=ctx.timeout(cap_s), method="GET", read_body=1)

@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
-from probe.api import CheckContext, Finding, Metric, Outcome
-from probe.sources import SourceLog
+from payprobe.api import CheckContext, Finding, Metric, Outcome
+from payprobe.sources import SourceLog
 
 MB = 1024 * 1024
 
@@ -113,8 +114,9 @@ class DeviceCheck:
                              "lower_bound": unattributed > 0})
 
     def _storage(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any]) -> None:
-        from probe import paths
-        folder = paths.data_dir()
+        # The storage payprobe and the apps write to: the data dir the runner
+        # names, else the home folder (on Android both sit on the data partition).
+        folder = Path(str(ctx.options.get("data_dir") or Path.home()))
         while not folder.exists() and folder.parent != folder:
             folder = folder.parent
         usage = read("storage", lambda: shutil.disk_usage(folder))

@@ -5,7 +5,7 @@ For each ``[[endpoints]]`` entry, in parallel with the others: resolve once
 samples back to back, each on a fresh connection: TCP connect, TLS handshake
 (https) and one HTTP request, every phase timed separately. A sample that
 fails anywhere counts as lost; a silent or slowloris server is cut off at the
-sample's budget by probe.net's hard deadline and counted as a timeout.
+sample's budget by payprobe.net's hard deadline and counted as a timeout.
 
 Results are grouped by provider and every endpoint leaves one evidence item,
 healthy or not, so the diagnosis can tell "Alipay is down" from "your network
@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from probe import classify as fc
-from probe import net
-from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
-from probe.runner import parallel
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
 
 # A sample never gets less than this (or what is left of the deadline, if less).
 MIN_SAMPLE_S = 1.0
@@ -65,7 +64,7 @@ class Sample:
 
 @dataclass
 class EndpointResult:
-    endpoint: Any                      # probe.config.Endpoint
+    endpoint: Any                      # payprobe.engine.config.Endpoint
     resolve_s: float | None = None
     resolve_failure: str | None = None
     addresses: int = 0
@@ -233,7 +232,7 @@ class EndpointsCheck:
             resp = net.http_exchange(sock, host_header, target, method=method or "HEAD",
                                      timeout=http_timeout)
             if time.monotonic() - t_http >= http_timeout:
-                # probe.net's hard deadline shut the socket mid-answer; http.client
+                # payprobe.net's hard deadline shut the socket mid-answer; http.client
                 # reads that EOF as the end of a (truncated) status line or headers,
                 # so a slowloris "HTTP/1.1 200 O" would otherwise pass as a 200.
                 raise TimeoutError(f"no complete answer within {http_timeout:.2f} s")

@@ -22,11 +22,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from checks import _certs
-from probe import classify as fc
-from probe import net
-from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
-from probe.runner import parallel
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
+from payprobe.checks import _certs
 
 ALPN_OFFER = ["h2", "http/1.1"]
 OLD_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from probe.api import CheckContext, Finding, Outcome
-from probe.sources import unreadable_reason
+from payprobe import net
+from payprobe.api import CheckContext, Finding, Outcome, parallel
+from payprobe.sources import unreadable_reason
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -301,8 +302,6 @@ class ProxyCheck:
 
     def _listeners(self, ctx: CheckContext, out: Outcome, sources: dict[str, str],
                    clients: list[str]) -> None:
-        from probe import net
-        from probe.runner import parallel
         ports = [int(p) for p in ctx.config.local_ports]
         if not ports:
             sources["listeners"] = "skipped: proxy.local_ports is empty"

@@ -2,12 +2,12 @@
 
 (Named ``resolution`` so that it never shadows dnspython's ``dns`` package.)
 
-- The system resolver is ``socket.getaddrinfo`` (probe.net.resolve), one thread per
+- The system resolver is ``socket.getaddrinfo`` (payprobe.net.resolve), one thread per
   name: that is what a payment app gets, Android included (which has no
   /etc/resolv.conf, so dnspython's default Resolver() is never used here).
 - Each configured resolver is queried directly (UDP with TCP fallback on
   truncation, TCP, DoT, DoH) for A and AAAA, one ``dns_query_seconds`` per query.
-  DoH is RFC 8484 POST done with probe.net (connect, TLS, one HTTP/1.1 exchange)
+  DoH is RFC 8484 POST done with payprobe.net (connect, TLS, one HTTP/1.1 exchange)
   so that every phase is bounded by the check's deadline, the bootstrap name
   lookup included (dnspython's own DoH needs an optional HTTP library and
   resolves the URL's host through /etc/resolv.conf).
@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from probe import classify as fc
-from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
 
 SYSTEM = "system"
 # Per-query caps (also bounded by the deadline): an unreachable resolver must not
@@ -181,7 +182,6 @@ def _doh(q: Any, url: str, address: str, timeout: float, ca_file: str) -> Any:
     _dns_query()  # first, so dns.query loads without the transports it would probe for
     import dns.query
 
-    from probe import net
     end = time.monotonic() + timeout
 
     def left() -> float:
@@ -234,7 +234,6 @@ def query_resolver(resolver: Any, name: str, qtype: str, ctx: CheckContext) -> Q
     import dns.query
     import dns.rcode
 
-    from probe import net
     protocol = resolver.protocol or "udp"
     result = QueryResult(resolver=resolver.name, name=name, qtype=qtype, protocol=protocol)
     ca_file = getattr(ctx.settings, "ca_file", "") or ""
@@ -297,7 +296,6 @@ def query_resolver(resolver: Any, name: str, qtype: str, ctx: CheckContext) -> Q
 
 def query_system(name: str, ctx: CheckContext) -> QueryResult:
     """getaddrinfo, as an app would call it; never raises except CheckCancelled."""
-    from probe import net
     result = QueryResult(resolver=SYSTEM, name=name, qtype="ADDR", protocol="getaddrinfo")
     timeout = ctx.timeout(SYSTEM_CAP_S)
     t0 = time.perf_counter()
@@ -319,7 +317,6 @@ def query_system(name: str, ctx: CheckContext) -> QueryResult:
 
 def tls_probe(address: str, hostname: str, port: int, ctx: CheckContext) -> str | None:
     """None when a verified TLS handshake for ``hostname`` succeeds at ``address``."""
-    from probe import net
     try:
         sock, _ = net.connect(address, port, timeout=ctx.timeout(TLS_PROBE_CAP_S))
         try:
@@ -349,7 +346,6 @@ class DnsCheck:
     tls_port: ClassVar[int] = 443
 
     def run(self, ctx: CheckContext) -> Outcome:
-        from probe.runner import parallel
         names = endpoint_names(ctx)
         if not names:
             return Outcome.skipped("no names to resolve: dns.names is empty and there are no endpoints")
@@ -499,7 +495,6 @@ class DnsCheck:
     def _hijack(self, ctx: CheckContext, out: Outcome, names: list[str],
                 system: dict[str, QueryResult],
                 by_resolver: dict[str, dict[str, list[str] | None]]) -> None:
-        from probe.runner import parallel
         # (name, system answers, trusted answers, trusted resolvers that agree with the system)
         suspects: list[tuple[str, list[str], dict[str, list[str]], list[str]]] = []
         for name in names:

@@ -1,5 +1,7 @@
+"""`python -m payprobe`."""
+
 import sys
 
-from probe.cli import main
+from payprobe.cli.main import main
 
 sys.exit(main())

@@ -2,7 +2,7 @@
 
 This is the whole public surface a check (built-in or plugin) needs::
 
-    from probe.api import Check, CheckContext, Outcome, Metric, Finding
+    from payprobe.api import Check, CheckContext, Finding, Metric, Outcome, parallel
 
 A check never prints, never reads the CLI, never writes files. It returns an
 :class:`Outcome`; the runner owns timing, deadlines and error handling.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -134,7 +134,7 @@ class CheckContext:
     deadline: float                  # time.monotonic() value at which the check is stopped
     cancelled: threading.Event
     shared: Blackboard
-    host: Any = None                 # probe.host.HostInfo
+    host: Any = None                 # payprobe.host.HostInfo
     options: Mapping[str, Any] = field(default_factory=dict)  # run options: trigger, bandwidth...
 
     def remaining(self) -> float:
@@ -168,7 +168,47 @@ class Check(Protocol):
     def run(self, ctx: CheckContext) -> Outcome: ...
 
 
+def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext,
+             *, max_workers: int = 16) -> list[Any]:
+    """Run ``fn(item)`` for every item in daemon threads, within the check's deadline.
+
+    Returns one entry per item, in order: the return value, or the exception it
+    raised, or :class:`CheckCancelled` for an item still running at the deadline.
+    Daemon threads are used on purpose: a thread blocked in getaddrinfo() must
+    not keep the process alive after the run is over.
+    """
+    items = list(items)
+    results: list[Any] = [CheckCancelled("deadline reached")] * len(items)
+    sem = threading.Semaphore(max_workers)
+    done = threading.Event()
+    remaining = [len(items)]
+    lock = threading.Lock()
+
+    def work(i: int, item: Any) -> None:
+        with sem:
+            try:
+                if ctx.cancelled.is_set():
+                    raise CheckCancelled("cancelled")
+                results[i] = fn(item)
+            except BaseException as exc:  # noqa: BLE001
+                results[i] = exc
+            finally:
+                with lock:
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        done.set()
+
+    if not items:
+        return []
+    for i, item in enumerate(items):
+        threading.Thread(target=work, args=(i, item), daemon=True).start()
+    done.wait(max(0.0, ctx.deadline - time.monotonic()))
+    with lock:
+        return list(results)
+
+
+
 __all__ = [
     "CHECK_STATUSES", "ERROR", "FAIL", "OK", "SEVERITIES", "SKIPPED", "TIMEOUT", "WARN",
-    "Blackboard", "Check", "CheckCancelled", "CheckContext", "Finding", "Metric", "Outcome",
+    "Blackboard", "Check", "CheckCancelled", "CheckContext", "Finding", "Metric", "Outcome", "parallel",
 ]

@@ -13,6 +13,8 @@ import re
 import socket
 import ssl
 
+from payprobe.api import CheckCancelled
+
 # Stable codes. Add, never rename.
 DNS_NXDOMAIN = "dns_nxdomain"
 DNS_NO_ANSWER = "dns_no_answer"
@@ -165,7 +167,6 @@ def _by_errno(e: BaseException) -> str | None:
 def _by_type(e: BaseException) -> str | None:
     name = type(e).__name__
     module = type(e).__module__ or ""
-    from probe.api import CheckCancelled
     if isinstance(e, CheckCancelled):
         return CANCELLED
     if isinstance(e, (socket.timeout, TimeoutError)):

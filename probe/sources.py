@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from probe import classify as fc
-from probe.api import CheckCancelled
+from payprobe import classify as fc
+from payprobe.api import CheckCancelled
 
 
 def unreadable_reason(exc: BaseException) -> str | None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports import catalog
+from payprobe.reports import catalog
 
 _SEV_RANK = {"info": 0, "warn": 1, "fail": 2}
 _CONF_RANK = {"low": 0, "medium": 1, "high": 2}

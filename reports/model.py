@@ -1,14 +1,14 @@
-"""The report (DESIGN §5, schema_version 1): built from a run, written atomically."""
+"""The report (DESIGN §5, schema_version 1): built from a run, checked when read back."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
+
+from payprobe.engine.errors import UsageError
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "report-v1.json"
@@ -70,32 +70,6 @@ def dumps(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int = 0o600) -> Path:
-    """Write via a temp file in the same folder + rename: never a half-written file.
-
-    On failure (full disk, permission) the temp file is removed and OSError raised.
-    """
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if hasattr(os, "fchmod"):  # not on Windows
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
-
-
 def load_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
@@ -117,19 +91,16 @@ def validate(report: dict[str, Any]) -> list[str]:
             for e in sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))]
 
 
-def read_report(path: str | Path) -> dict[str, Any]:
-    """Load a saved report for `payprobe show`; UsageError with one sentence if it is not one."""
-    from probe.errors import UsageError, read_input
-
-    p = Path(path)
-    raw = read_input(p, "a payprobe JSON report")
+def parse_report(raw: bytes, source: str) -> dict[str, Any]:
+    """A report handed to us from outside (``show``, ``bundle --report``), as
+    bytes; UsageError with one sentence naming ``source`` if it is not one."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise UsageError(f"{p}: not a JSON file, expected a payprobe report") from None
+        raise UsageError(f"{source}: not a JSON file, expected a payprobe report") from None
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-        raise UsageError(f"{p}: not a payprobe report (schema_version {SCHEMA_VERSION} expected)")
+        raise UsageError(f"{source}: not a payprobe report (schema_version {SCHEMA_VERSION} expected)")
     errors = validate(data)
     if errors:
-        raise UsageError(f"{p}: not a valid payprobe report: {errors[0]}")
+        raise UsageError(f"{source}: not a valid payprobe report: {errors[0]}")
     return data

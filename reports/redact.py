@@ -45,6 +45,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from payprobe.net import split_hostport
+
 # Public resolvers and NTP anycast addresses: never personal, useful to keep.
 WELL_KNOWN_ADDRESSES = frozenset({
     "223.5.5.5", "223.6.6.6", "119.29.29.29", "119.28.28.28", "182.254.116.116",
@@ -141,39 +143,10 @@ def local_secrets() -> Secrets:
     return s
 
 
-def _salt() -> bytes:
-    """The per-device salt: created once, 0600, in the data dir; a per-process
-    random one when the data dir is not writable (tokens then differ per run)."""
-    global _PROCESS_SALT
-    try:
-        from probe import paths
-        path = paths.data_dir() / "redact-salt"
-        try:
-            return bytes.fromhex(path.read_text(encoding="ascii").strip())
-        except (FileNotFoundError, ValueError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            value = _secrets.token_hex(16)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process won the race: use its salt
-                return bytes.fromhex(path.read_text(encoding="ascii").strip())
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(value + "\n")
-            return bytes.fromhex(value)
-    except (OSError, ImportError):
-        if _PROCESS_SALT is None:
-            _PROCESS_SALT = _secrets.token_bytes(16)
-        return _PROCESS_SALT
-
-
-_PROCESS_SALT: bytes | None = None
-
-
 def config_addresses(settings: Any) -> set[str]:
     """Address literals the user wrote in the config (resolvers, NTP, URLs)."""
     from urllib.parse import urlsplit
 
-    from probe.net import split_hostport
 
     found: set[str] = set()
 
@@ -209,7 +182,9 @@ def config_addresses(settings: Any) -> set[str]:
 class Redactor:
     def __init__(self, secrets: Secrets, keep_addresses: Iterable[str] = (), salt: bytes | None = None):
         self.secrets = secrets
-        self.salt = salt if salt is not None else _salt()
+        # Without the device's salt, a random one: tokens are then stable within
+        # this report only, and still cannot be recomputed by anyone.
+        self.salt = salt if salt is not None else _secrets.token_bytes(16)
         self.keep = {self._norm(a) for a in (*WELL_KNOWN_ADDRESSES, *keep_addresses)} - {None}
         # Loopback names no one (every device has 127.0.0.1), and a local proxy
         # listener on it is exactly what support needs to see.
@@ -309,14 +284,6 @@ def _collect_ssids(obj: Any, out: set[str]) -> None:
             _collect_ssids(v, out)
 
 
-def _default_settings() -> Any:
-    try:
-        from probe import config, paths
-        return config.load(paths.default_config_file())
-    except Exception:  # noqa: BLE001 - a broken config must not stop redaction
-        return None
-
-
 def make_redactor(report: Any = None, *, settings: Any = None, secrets: Secrets | None = None,
                   salt: bytes | None = None) -> Redactor:
     secrets = secrets if secrets is not None else local_secrets()
@@ -325,19 +292,19 @@ def make_redactor(report: Any = None, *, settings: Any = None, secrets: Secrets 
     # An SSID seen under its key is also removed where a message repeats it.
     secrets = Secrets(secrets.hostname, secrets.users, secrets.homes, secrets.literals | ssids,
                       secrets.addresses, secrets.macs)
-    settings = settings if settings is not None else _default_settings()
     return Redactor(secrets, config_addresses(settings), salt=salt)
 
 
-def redact_value(obj: Any, *, settings: Any = None, secrets: Secrets | None = None) -> Any:
+def redact_value(obj: Any, *, settings: Any = None, secrets: Secrets | None = None,
+                 salt: bytes | None = None) -> Any:
     """Redact any JSON-like value (history summaries, ad-hoc evidence)."""
-    return make_redactor(obj, settings=settings, secrets=secrets).value(obj)
+    return make_redactor(obj, settings=settings, secrets=secrets, salt=salt).value(obj)
 
 
 def redact_report(report: dict[str, Any], *, settings: Any = None,
-                  secrets: Secrets | None = None) -> dict[str, Any]:
+                  secrets: Secrets | None = None, salt: bytes | None = None) -> dict[str, Any]:
     """A redacted copy of ``report`` (``redacted`` set to True)."""
-    redactor = make_redactor(report, settings=settings, secrets=secrets)
+    redactor = make_redactor(report, settings=settings, secrets=secrets, salt=salt)
     out: dict[str, Any] = {}
     for key, value in report.items():
         out[key] = value if key in _FIXED_KEYS else redactor._field(key, value)

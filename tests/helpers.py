@@ -26,8 +26,8 @@ class CliResult:
 
 
 def run_cli(*argv: str) -> CliResult:
-    """Drive probe.cli.main() in-process, as httpie's tests do."""
-    from probe.cli import main
+    """Drive payprobe.cli.main.main() in-process, as httpie's tests do."""
+    from payprobe.cli.main import main
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), stdout=out, stderr=err)
     return CliResult(code, out.getvalue(), err.getvalue())
@@ -36,7 +36,7 @@ def run_cli(*argv: str) -> CliResult:
 def run_subprocess(*argv: str, env: dict[str, str] | None = None, timeout: float = 60,
                    **kw: Any) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "probe", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "payprobe", *argv], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=kw.pop("cwd", ROOT), **kw)
 
 

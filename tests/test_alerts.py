@@ -14,8 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from payprobe.agent import alerts
 
-from probe import alerts
 from tests.test_history import make_report
 
 

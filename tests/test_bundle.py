@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import http.server
 import io
 import json
-import sys
 import threading
-import types
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from payprobe.agent import after_run, saved, ticket, upload
+from payprobe.engine.errors import UsageError
+from payprobe.reports import bundle
+from payprobe.reports.model import dumps, report_filename
 
-from probe.errors import UsageError
-from reports import bundle
-from reports.model import dumps, report_filename
 from tests.test_redact import SECRETS, planted, report_with_secrets  # noqa: F401 - fixture
 
 TOKEN = "tok-0123456789-secret"
 
 
 def save(report: dict[str, Any]) -> Path:
-    from probe import paths
+    from payprobe.engine import paths
     folder = paths.reports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / report_filename(report)
@@ -39,7 +37,7 @@ def read_zip(path: Path) -> dict[str, str]:
 
 
 def test_bundle_command_writes_zip_with_all_parts_and_no_secrets(planted: None, tmp_path: Path) -> None:  # noqa: F811
-    from probe.cli import main
+    from payprobe.cli.main import main
     report = report_with_secrets()
     report["redacted"] = False         # the user ran --no-redact: the bundle must still be clean
     save(report)
@@ -68,11 +66,11 @@ def test_bundle_picks_the_newest_report(tmp_path: Path) -> None:
     p_old, p_new = save(old), save(new)
     os.utime(p_old, (1_000_000, 1_000_000))
     os.utime(p_new, (2_000_000, 2_000_000))
-    assert bundle.latest_report_path() == p_new
+    assert saved.latest_report_path() == p_new
 
 
 def test_bundle_without_reports_is_a_usage_error() -> None:
-    from probe.cli import main
+    from payprobe.cli.main import main
     err = io.StringIO()
     assert main(["bundle"], stdout=io.StringIO(), stderr=err) == 64
     assert "payprobe run" in err.getvalue()
@@ -80,28 +78,26 @@ def test_bundle_without_reports_is_a_usage_error() -> None:
 
 def test_bundle_includes_last_n_history_summaries(monkeypatch: pytest.MonkeyPatch, planted: None) -> None:  # noqa: F811
     calls: list[int] = []
-    fake = types.ModuleType("probe.history")
 
     def recent_summaries(n: int) -> list[dict[str, Any]]:
         calls.append(n)
         return [{"run_id": "x", "status": "degraded", "note": "seen from 192.168.31.77"}][:n]
 
-    fake.recent_summaries = recent_summaries  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "probe.history", fake)
-    import probe
-    monkeypatch.setattr(probe, "history", fake, raising=False)
+    monkeypatch.setattr(ticket.history, "recent_summaries", recent_summaries)
     from tests.test_render import sample_report
-    path, _ = bundle.write_bundle(sample_report(), last=3)
+    path, _ = ticket.write_bundle(sample_report(), last=3)
     files = read_zip(path)
     assert calls == [3]
     assert "history.json" in files and "degraded" in files["history.json"]
     assert "192.168.31.77" not in files["history.json"]
 
 
-def test_bundle_without_history_module_has_no_history_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "probe.history", None)  # import raises ImportError
+def test_bundle_when_history_unreadable_has_no_history_file() -> None:
+    from payprobe.agent import history
+    history.db_path().parent.mkdir(parents=True, exist_ok=True)
+    history.db_path().write_bytes(b"this is not an SQLite database" * 100)
     from tests.test_render import sample_report
-    path, _ = bundle.write_bundle(sample_report())
+    path, _ = ticket.write_bundle(sample_report())
     assert "history.json" not in read_zip(path)
 
 
@@ -146,7 +142,7 @@ def flaky_server() -> Iterator[_Server]:
 def test_upload_retries_with_backoff_then_succeeds(flaky_server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
     sleeps: list[float] = []
-    status = bundle.upload_bundle(b"PK-zip-bytes", flaky_server.url, code="abc", sleep=sleeps.append,
+    status = upload.upload_bundle(b"PK-zip-bytes", flaky_server.url, code="abc", sleep=sleeps.append,
                                   backoff_s=0.5, timeout_s=10)
     assert status == 201
     assert len(flaky_server.requests) == 3
@@ -162,8 +158,8 @@ def test_upload_gives_up_after_the_last_attempt_without_printing_the_token(
     server = _Server(fail_first=99)
     try:
         monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
-        with pytest.raises(bundle.UploadError) as info:
-            bundle.upload_bundle(b"x", server.url, attempts=3, sleep=lambda s: None, timeout_s=10)
+        with pytest.raises(upload.UploadError) as info:
+            upload.upload_bundle(b"x", server.url, attempts=3, sleep=lambda s: None, timeout_s=10)
         assert len(server.requests) == 3
         assert TOKEN not in str(info.value) and "503" in str(info.value)
     finally:
@@ -172,10 +168,10 @@ def test_upload_gives_up_after_the_last_attempt_without_printing_the_token(
 
 def test_upload_token_from_config_when_env_is_empty(flaky_server: _Server,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from probe import config
+    from payprobe.engine import config
     monkeypatch.delenv("PAYPROBE_UPLOAD_TOKEN", raising=False)
     settings = config.load(None, overrides={"upload": {"token": "from-config"}})
-    bundle.upload_bundle(b"x", flaky_server.url, settings=settings, sleep=lambda s: None, timeout_s=10)
+    upload.upload_bundle(b"x", flaky_server.url, settings=settings, sleep=lambda s: None, timeout_s=10)
     assert flaky_server.requests[-1]["headers"]["Authorization"] == "Bearer from-config"
 
 
@@ -194,24 +190,25 @@ def test_upload_refuses_plain_http_to_non_loopback_without_connecting(
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(requests.Session, "request", no_network)
     with pytest.raises(UsageError):
-        bundle.upload_bundle(b"x", url, sleep=lambda s: None)
+        upload.upload_bundle(b"x", url, sleep=lambda s: None)
 
 
 def test_https_and_loopback_urls_are_allowed() -> None:
     for url in ("https://support.example/upload", "http://127.0.0.1:8080/x", "http://[::1]:80/x",
                 "http://localhost/x"):
-        bundle.check_upload_url(url)
+        upload.check_upload_url(url)
 
 
 def test_run_ticket_writes_bundle_uploads_and_never_prints_the_token(
         flaky_server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    from probe import config
+    from payprobe.engine import config
+
     from tests.test_render import sample_report
     monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
-    monkeypatch.setattr(bundle.time, "sleep", lambda s: None)
+    monkeypatch.setattr(upload.time, "sleep", lambda s: None)
     err = io.StringIO()
-    args = argparse.Namespace(ticket=True, upload=flaky_server.url)
-    bundle.ticket_after_run(args, config.load(None), sample_report(), err)
+    after_run.after_run(after_run.AfterRun(ticket=True, upload=flaky_server.url), config.load(None),
+                        sample_report(), err)
     text = err.getvalue()
     assert ".zip" in text and "3f9a2c1d-unhealthy-clock_wrong" in text and "201" in text
     assert TOKEN not in text

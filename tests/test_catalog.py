@@ -8,8 +8,7 @@ import re
 import string
 
 import pytest
-
-from reports import catalog
+from payprobe.reports import catalog
 
 DESIGN_FINDINGS = [
     "net.offline", "net.captive_portal", "net.link_errors", "net.weak_signal",
@@ -98,7 +97,7 @@ def test_explain_unknown_code_is_none() -> None:
 
 
 def test_cli_explain_prints_the_explanation() -> None:
-    from probe.cli import main
+    from payprobe.cli.main import main
     out, err = io.StringIO(), io.StringIO()
     assert main(["explain", "dns.hijack", "--lang", "en"], stdout=out, stderr=err) == 0
     assert "223.5.5.5" in out.getvalue()
@@ -115,7 +114,7 @@ def test_every_finding_code_a_check_can_emit_has_a_catalog_entry_in_both_languag
     import re
     from pathlib import Path
 
-    from reports import catalog
+    from payprobe.reports import catalog
     not_codes = {"clock.offset_s", "dns.system_answers", "dns.query"}  # blackboard keys, a module
     source = "".join(p.read_text() for p in (Path(__file__).parents[1] / "checks").glob("*.py"))
     codes = set(re.findall(r'"((?:net|dns|tls|clock|proxy|vpn|endpoint|bandwidth|device)\.[a-z_]+)"',

@@ -13,13 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
-from checks.bandwidth import BandwidthCheck, plan_download, plan_upload
-from probe import config
-from probe.api import Blackboard, CheckContext
-from probe.host import detect
-from probe.registry import LoadedCheck
-from probe.runner import Runner
+from payprobe.api import Blackboard, CheckContext
+from payprobe.checks.bandwidth import BandwidthCheck, plan_download, plan_upload
+from payprobe.engine import config
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
+from payprobe.host import detect
 
 pytest.importorskip("speedtest")
 
@@ -209,7 +208,7 @@ def test_bandwidth_through_the_runner_runs_last_and_serializes(mini_server):
     settings = config.load(overrides={"bandwidth": {"mini_server": srv.url, "max_bytes": 1_000_000,
                                                     "low_download_bps": 0.0, "low_upload_bps": 0.0,
                                                     "timeout_s": 15.0}})
-    check = LoadedCheck(name="bandwidth", target="checks.bandwidth:BandwidthCheck", cls=BandwidthCheck)
+    check = LoadedCheck(name="bandwidth", target="payprobe.checks.bandwidth:BandwidthCheck", cls=BandwidthCheck)
     result = Runner(settings, detect(), options={"bandwidth": True}).run([check], deadline_s=5).results[0]
     assert result.status == "ok", result.summary
     doc = json.loads(json.dumps(result.to_dict()))
@@ -234,7 +233,7 @@ def test_meter_rate_counts_reads_within_the_phase_after_the_first(monkeypatch):
     # before the phase ended. The meter's rate uses only reads inside the phase.
     import types
 
-    from checks import bandwidth as bw
+    from payprobe.checks import bandwidth as bw
     stop = bw._Stop(_ctx(30.0))
     clock = iter([100.0,                       # start_phase
                   100.5, 101.0, 101.5, 102.0,  # four reads inside a 3 s phase
@@ -250,7 +249,7 @@ def test_meter_rate_counts_reads_within_the_phase_after_the_first(monkeypatch):
 
 
 def test_meter_rate_without_enough_reads_is_none():
-    from checks import bandwidth as bw
+    from payprobe.checks import bandwidth as bw
     meter = bw._Meter(bw._Stop(_ctx(30.0)))
     meter.start_phase(float("inf"), 3.0)
     assert meter.rate_bps() is None
@@ -259,7 +258,7 @@ def test_meter_rate_without_enough_reads_is_none():
 
 
 def test_bounded_phase_when_it_outlives_the_deadline_gives_up_and_stops():
-    from checks import bandwidth as bw
+    from payprobe.checks import bandwidth as bw
     ctx = _ctx(0.6)
     stop = bw._Stop(ctx)
     release = threading.Event()
@@ -278,7 +277,7 @@ def test_importing_speedtest_leaves_stdout_and_stderr_open():
     import sys
     code = (
         "import gc, sys\n"
-        "from checks.bandwidth import _import_speedtest\n"
+        "from payprobe.checks.bandwidth import _import_speedtest\n"
         "_import_speedtest()\n"
         "del sys.modules['speedtest']\n"
         "gc.collect()\n"

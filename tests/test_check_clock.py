@@ -13,13 +13,12 @@ from email.utils import formatdate
 from typing import Any
 
 import pytest
-
-from checks.clock import ClockCheck, human_duration
-from probe import config
-from probe.api import Blackboard, CheckContext, Outcome
-from probe.host import detect
-from probe.registry import LoadedCheck
-from probe.runner import Runner
+from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks.clock import ClockCheck, human_duration
+from payprobe.engine import config
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
+from payprobe.host import detect
 
 NTP_EPOCH_DELTA = 2208988800
 
@@ -344,7 +343,7 @@ def test_clock_through_the_runner_reports_a_serializable_result(ntp):
     a = ntp(offset_s=-400.0)
     settings = config.load(overrides={"clock": {"ntp_servers": [a.address], "http_date_urls": []}})
     runner = Runner(settings, detect())
-    check = LoadedCheck(name="clock", target="checks.clock:ClockCheck", cls=ClockCheck)
+    check = LoadedCheck(name="clock", target="payprobe.checks.clock:ClockCheck", cls=ClockCheck)
     result = runner.run([check], deadline_s=8).results[0]
     assert result.status == "fail"
     assert result.findings[0].code == "clock.skew"

@@ -18,15 +18,20 @@ from typing import Any
 
 import psutil
 import pytest
-
-from checks import connectivity
-from checks.connectivity import ConnectivityCheck, guess_type, parse_proc_ipv6_route, parse_proc_route
-from probe import classify as fc
-from probe import config, net
-from probe.api import Blackboard, CheckContext, Outcome
-from probe.host import HostInfo
-from probe.registry import LoadedCheck
-from probe.runner import Runner
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks import connectivity
+from payprobe.checks.connectivity import (
+    ConnectivityCheck,
+    guess_type,
+    parse_proc_ipv6_route,
+    parse_proc_route,
+)
+from payprobe.engine import config
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
+from payprobe.host import HostInfo
 
 LINUX = HostInfo(platform="linux", termux=False, os="test", python="3")
 TERMUX = HostInfo(platform="android", termux=True, os="test", python="3")
@@ -433,7 +438,7 @@ def test_connectivity_when_termux_output_garbage_lists_skipped(termux_bin, http_
 
 def test_connectivity_through_runner_reports_portal(fake, http_base):
     settings = config.load(overrides={"connectivity": {"check_urls": [f"{http_base}/portal"]}})
-    loaded = LoadedCheck(name="connectivity", target="checks.connectivity:ConnectivityCheck",
+    loaded = LoadedCheck(name="connectivity", target="payprobe.checks.connectivity:ConnectivityCheck",
                          cls=ConnectivityCheck, builtin=True)
     result = Runner(settings, LINUX).run([loaded], deadline_s=8.0).results[0]
     assert result.status == "fail", result.summary

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from checks.device import DeviceCheck
-from probe import config
-from probe.api import Blackboard, CheckContext, Outcome
-from probe.host import HostInfo, detect
-from probe.registry import LoadedCheck
-from probe.runner import Runner
+from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks.device import DeviceCheck
+from payprobe.engine import config
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
+from payprobe.host import HostInfo, detect
 
 psutil = pytest.importorskip("psutil")
 
@@ -172,7 +171,7 @@ def test_device_when_nothing_is_readable_is_skipped_with_reasons(monkeypatch):
 def test_device_through_the_runner_serializes(fake_battery):
     fake_battery('{"percentage": 5, "plugged": "UNPLUGGED"}')
     settings = config.load(overrides={"device": {**QUIET, "low_battery_percent": 10.0}})
-    check = LoadedCheck(name="device", target="checks.device:DeviceCheck", cls=DeviceCheck)
+    check = LoadedCheck(name="device", target="payprobe.checks.device:DeviceCheck", cls=DeviceCheck)
     result = Runner(settings, TERMUX).run([check], deadline_s=8).results[0]
     assert result.status == "warn"
     doc = json.loads(json.dumps(result.to_dict()))

@@ -24,15 +24,15 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import pytest
-
-from checks import resolution
-from checks.resolution import DnsCheck, base_domain
-from probe import classify as fc
-from probe import config, net
-from probe.api import Blackboard, CheckContext, Outcome
-from probe.host import HostInfo
-from probe.registry import LoadedCheck
-from probe.runner import Runner
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks import resolution
+from payprobe.checks.resolution import DnsCheck, base_domain
+from payprobe.engine import config
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
+from payprobe.host import HostInfo
 
 PAY = "pay.example.com"
 HOST = HostInfo(platform="linux", termux=False, os="test", python="3")
@@ -181,7 +181,7 @@ def dns_server() -> Iterator[Callable[..., FakeDns]]:
 
 def fake_system(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str] | BaseException],
                 default: list[str] | BaseException | None = None) -> None:
-    """Replace getaddrinfo (probe.net.resolve) with a table; unknown names: NXDOMAIN."""
+    """Replace getaddrinfo (payprobe.net.resolve) with a table; unknown names: NXDOMAIN."""
 
     def resolve(host: str, port: int, *, timeout: float, family: int = 0) -> list[str]:
         value = table.get(host.lower(), default)
@@ -672,7 +672,7 @@ def test_dns_through_runner_reports_system_failure_and_publishes_answers(monkeyp
     settings = settings_for([{"name": "Honest", "address": server.address}],
                             names=[PAY, "ok.example.org"])
     runner = Runner(settings, HOST)
-    loaded = LoadedCheck(name="dns", target="checks.resolution:DnsCheck", cls=DnsCheck, builtin=True)
+    loaded = LoadedCheck(name="dns", target="payprobe.checks.resolution:DnsCheck", cls=DnsCheck, builtin=True)
     result = runner.run([loaded], deadline_s=8.0).results[0]
     assert result.status == "fail", result.summary
     assert [f.code for f in result.findings] == ["dns.system_failure"]
@@ -692,7 +692,7 @@ def test_dns_when_deadline_tiny_ends_without_crash(monkeypatch, dns_server):
     monkeypatch.setattr(net, "resolve", slow_resolve)
     settings = settings_for([{"name": "Silent", "address": silent.address}])
     runner = Runner(settings, HOST)
-    loaded = LoadedCheck(name="dns", target="checks.resolution:DnsCheck", cls=DnsCheck, builtin=True)
+    loaded = LoadedCheck(name="dns", target="payprobe.checks.resolution:DnsCheck", cls=DnsCheck, builtin=True)
     result = runner.run([loaded], deadline_s=1.0).results[0]
     assert result.status in ("warn", "fail", "timeout")
     assert result.error in (None, fc.GENERIC_TIMEOUT)
@@ -756,7 +756,7 @@ def test_dns_when_system_agrees_with_one_resolver_never_uses_bogon_rule(monkeypa
 
 
 def test_query_evidence_when_a_resolver_floods_answers_keeps_a_few_and_the_count():
-    from checks.resolution import EVIDENCE_ANSWERS, QueryResult
+    from payprobe.checks.resolution import EVIDENCE_ANSWERS, QueryResult
     flood = [f"203.0.113.{i % 250}" for i in range(4000)]
     r = QueryResult(resolver="Flood", name="openapi.alipay.com", qtype="A", protocol="udp")
     r.answers = flood

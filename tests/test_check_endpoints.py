@@ -1,5 +1,5 @@
 """endpoints check: in-process HTTP(S) servers on 127.0.0.1, payment names
-mapped to 127.0.0.1 by monkeypatching probe.net.resolve (see test_check_tls)."""
+mapped to 127.0.0.1 by monkeypatching payprobe.net.resolve (see test_check_tls)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import trustme
+from payprobe import net
+from payprobe.api import Outcome
+from payprobe.checks.endpoints import EndpointsCheck, jitter, percentile
+from payprobe.engine.config import Endpoint, LatencyConfig, Settings
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
 
-from checks.endpoints import EndpointsCheck, jitter, percentile
-from probe import net
-from probe.api import Outcome
-from probe.config import Endpoint, LatencyConfig, Settings
-from probe.registry import LoadedCheck
-from probe.runner import Runner
 from tests.lab.results import by_target, run_check
 from tests.tls_servers import (
     HOST,
@@ -260,7 +260,7 @@ def test_endpoints_when_server_silent_ends_within_deadline_via_runner(ca, ca_fil
     good = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
     settings = settings_for(ca_file, [ep("Silent", f"https://{HOST}:{silent.port}/"),
                                       ep("Good", f"https://{HOST}:{good.port}/", "wechatpay")])
-    check = LoadedCheck(name="endpoints", target="checks.endpoints:EndpointsCheck",
+    check = LoadedCheck(name="endpoints", target="payprobe.checks.endpoints:EndpointsCheck",
                         cls=EndpointsCheck, builtin=True)
     t0 = time.monotonic()
     run = Runner(settings, None).run([check], deadline_s=2.5)
@@ -295,7 +295,7 @@ def test_endpoints_in_parallel_last_as_long_as_slowest_not_the_sum(ca_file, serv
     silents = [start(servers, mode="silent") for _ in range(4)]
     settings = settings_for(ca_file, [ep(f"S{i}", f"https://{HOST}:{s.port}/", f"p{i}")
                                       for i, s in enumerate(silents)], samples=1)
-    check = LoadedCheck(name="endpoints", target="checks.endpoints:EndpointsCheck",
+    check = LoadedCheck(name="endpoints", target="payprobe.checks.endpoints:EndpointsCheck",
                         cls=EndpointsCheck, builtin=True)
     (result,) = Runner(settings, None).run([check], deadline_s=2.0).results
     # Serially, four stalled endpoints could not all be measured within one deadline.
@@ -428,10 +428,10 @@ def test_tls_and_endpoints_results_make_a_schema_valid_report(ca, ca_file, serve
                                                               loopback_dns):
     import dataclasses
 
-    from checks.handshake import TlsCheck
-    from probe.config import TlsConfig
-    from probe.host import detect
-    from reports import model, pipeline
+    from payprobe.checks.handshake import TlsCheck
+    from payprobe.engine.config import TlsConfig
+    from payprobe.host import detect
+    from payprobe.reports import model, pipeline
 
     good = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
     fiddler = trustme.CA(organization_name="DO_NOT_TRUST_FiddlerRoot")
@@ -441,8 +441,8 @@ def test_tls_and_endpoints_results_make_a_schema_valid_report(ca, ca_file, serve
         ep("WeChat Pay API", f"https://api.mch.weixin.qq.com:{bad.port}/", "wechatpay"),
         ep("Douyin Pay", f"https://api.douyinpay.com:{closed_port()}/", "douyinpay"),
     ]), tls=TlsConfig(slow_ms=60_000.0))
-    checks = [LoadedCheck(name="tls", target="checks.handshake:TlsCheck", cls=TlsCheck),
-              LoadedCheck(name="endpoints", target="checks.endpoints:EndpointsCheck",
+    checks = [LoadedCheck(name="tls", target="payprobe.checks.handshake:TlsCheck", cls=TlsCheck),
+              LoadedCheck(name="endpoints", target="payprobe.checks.endpoints:EndpointsCheck",
                           cls=EndpointsCheck)]
     run = Runner(settings, detect()).run(checks, deadline_s=6.0)
     report = pipeline.finish_report(run, settings=settings, host=detect(), lang="en",

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from checks import proxy as proxy_mod
-from checks.proxy import (
+from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks import proxy as proxy_mod
+from payprobe.checks.proxy import (
     ProxyCheck,
     describe_proxy_url,
     is_vpn_interface,
@@ -22,11 +22,10 @@ from checks.proxy import (
     parse_proc_route,
     parse_scutil_proxy,
 )
-from probe import config
-from probe.api import Blackboard, CheckContext, Outcome
-from probe.host import HostInfo
-from probe.registry import LoadedCheck
-from probe.runner import Runner
+from payprobe.engine import config
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
+from payprobe.host import HostInfo
 
 LINUX = HostInfo(platform="linux", termux=False, os="Linux test", python="3.11")
 ANDROID = HostInfo(platform="android", termux=True, os="Linux android", python="3.11")
@@ -189,7 +188,7 @@ def test_proxy_env_with_credentials_never_appear_in_the_result(monkeypatch):
     monkeypatch.setenv("no_proxy", "intranet.corp.example,localhost")
     settings = config.load(overrides={"proxy": {"local_ports": []}})
     runner = Runner(settings, LINUX)
-    check = LoadedCheck(name="proxy", target="checks.proxy:ProxyCheck", cls=ProxyCheck)
+    check = LoadedCheck(name="proxy", target="payprobe.checks.proxy:ProxyCheck", cls=ProxyCheck)
     result = runner.run([check], deadline_s=5).results[0]
     assert result.status == "warn"
     env = {f.target: f for f in result.findings if f.code == "proxy.env"}

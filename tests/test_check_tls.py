@@ -1,5 +1,5 @@
 """tls check: in-process TLS servers on 127.0.0.1 with trustme certificates
-(tests/tls_servers.py); payment hostnames map to 127.0.0.1 via probe.net.resolve."""
+(tests/tls_servers.py); payment hostnames map to 127.0.0.1 via payprobe.net.resolve."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 import trustme
+from payprobe import net
+from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks.handshake import TlsCheck
+from payprobe.engine.config import Endpoint, LatencyConfig, Settings, TlsConfig
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
 
-from checks.handshake import TlsCheck
-from probe import net
-from probe.api import Blackboard, CheckContext, Outcome
-from probe.config import Endpoint, LatencyConfig, Settings, TlsConfig
-from probe.registry import LoadedCheck
-from probe.runner import Runner
 from tests.lab.results import by_target, run_check
 from tests.tls_servers import (
     HOST,
@@ -267,7 +267,7 @@ def test_tls_when_server_silent_ends_within_deadline_via_runner(ca, ca_file, ser
     silent = start(servers, mode="silent")
     good = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
     settings = tls_settings(ca_file, [f"{HOST}:{silent.port}", f"{HOST}:{good.port}"])
-    check = LoadedCheck(name="tls", target="checks.handshake:TlsCheck", cls=TlsCheck,
+    check = LoadedCheck(name="tls", target="payprobe.checks.handshake:TlsCheck", cls=TlsCheck,
                         builtin=True)
     t0 = time.monotonic()
     run = Runner(settings, None).run([check], deadline_s=2.0)
@@ -311,7 +311,7 @@ def test_tls_outcome_validates_through_runner_with_endpoints_settings(ca, ca_fil
                         latency=LatencyConfig(samples=1, icmp=False),
                         endpoints=[Endpoint(name="Alipay OpenAPI", provider="alipay",
                                             url=f"https://{HOST}:{srv.port}/")])
-    check = LoadedCheck(name="tls", target="checks.handshake:TlsCheck", cls=TlsCheck,
+    check = LoadedCheck(name="tls", target="payprobe.checks.handshake:TlsCheck", cls=TlsCheck,
                         builtin=True)
     (result,) = Runner(settings, None).run([check], deadline_s=5.0).results
     assert result.status == "ok", result.to_dict()
@@ -346,7 +346,7 @@ def test_tls_reference_offset_shared_by_another_check_through_runner(ca, ca_file
                          not_after=NOW + dt.timedelta(days=400))
     srv = start(servers, ssl_ctx=server_ctx(cert))
     settings = tls_settings(ca_file, [f"{HOST}:{srv.port}"])
-    checks = [LoadedCheck(name="tls", target="checks.handshake:TlsCheck", cls=TlsCheck),
+    checks = [LoadedCheck(name="tls", target="payprobe.checks.handshake:TlsCheck", cls=TlsCheck),
               LoadedCheck(name="clock", target="tests:FakeClock", cls=FakeClock)]
     results = {r.name: r for r in Runner(settings, None).run(checks, deadline_s=5.0).results}
     f = next(f for f in results["tls"].findings if f.code == "tls.not_yet_valid")
@@ -360,7 +360,7 @@ def test_tls_reference_offset_shared_by_another_check_through_runner(ca, ca_file
 def test_certs_parse_when_cryptography_missing_falls_back_to_ssl_dict(ca, monkeypatch):
     import sys
 
-    from checks import _certs
+    from payprobe.checks import _certs
     leaf = ca.issue_cert(HOST, not_after=NOW + dt.timedelta(days=30))
     der = ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
     ssl_dict = {"subject": ((("commonName", HOST),),),
@@ -376,7 +376,7 @@ def test_certs_parse_when_cryptography_missing_falls_back_to_ssl_dict(ca, monkey
 
 
 def test_certs_hostname_matching_allows_one_leftmost_wildcard_label():
-    from checks._certs import hostname_matches
+    from payprobe.checks._certs import hostname_matches
     assert hostname_matches("openapi.alipay.com", ["*.alipay.com"])
     assert hostname_matches("OpenAPI.Alipay.com.", ["openapi.alipay.com"])
     assert not hostname_matches("a.b.alipay.com", ["*.alipay.com"])
@@ -391,7 +391,7 @@ def test_certs_hostname_matching_allows_one_leftmost_wildcard_label():
     ("CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1,O=DigiCert Inc", None),
 ])
 def test_certs_interceptor_names_known_tools_only(issuer, expected):
-    from checks._certs import CertInfo, interceptor
+    from payprobe.checks._certs import CertInfo, interceptor
     assert interceptor(CertInfo(sha256="x", issuer=issuer)) == expected
 
 

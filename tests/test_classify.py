@@ -5,8 +5,7 @@ import socket
 import ssl
 
 import pytest
-
-from probe import classify as fc
+from payprobe import classify as fc
 
 
 @pytest.mark.parametrize("exc, code", [

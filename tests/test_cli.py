@@ -1,4 +1,4 @@
-"""The CLI contract (DESIGN §3), driven in-process through probe.cli.main()."""
+"""The CLI contract (DESIGN §3), driven in-process through payprobe.cli.main.main()."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from payprobe.reports.model import validate
 
-from reports.model import validate
 from tests.helpers import make_plugin_dist, run_cli, run_subprocess
 
 # Unit tests never reach the network: every `run` here selects the device check
@@ -24,7 +24,7 @@ def saved_reports(tmp_path: Path) -> list[Path]:
 
 
 def test_version_and_help():
-    from probe import __version__
+    from payprobe import __version__
     res = run_cli("--version")
     assert res.exit_status == 0
     assert __version__ in res.stdout
@@ -162,7 +162,7 @@ def test_show_missing_file(tmp_path):
 
 
 PLUGIN_OK = '''
-from probe.api import Outcome, Metric, Finding
+from payprobe.api import Outcome, Metric, Finding
 class Plugin:
     name = "hello"
     version = "1"
@@ -220,7 +220,7 @@ def test_plugin_runs_and_a_broken_one_is_an_error_naming_it(plugin_path, tmp_pat
 
 SLOW_PLUGIN = '''
 import time
-from probe.api import Outcome
+from payprobe.api import Outcome
 class Plugin:
     name = "slow"
     version = "1"
@@ -235,7 +235,7 @@ def test_signal_writes_a_partial_report_and_exits_130(tmp_path, sig):
     import subprocess
     site = make_plugin_dist(tmp_path / "site", "pp_slow", {"slow": SLOW_PLUGIN})
     env = {**os.environ, "PYTHONPATH": str(site), "PAYPROBE_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen([sys.executable, "-m", "probe", "run", "--only", "device,slow",
+    proc = subprocess.Popen([sys.executable, "-m", "payprobe", "run", "--only", "device,slow",
                              "--format", "json", "--output", "-"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     # Wait until the device check has finished (its progress line), then signal.

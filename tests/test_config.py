@@ -3,9 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from probe import config
-from probe.errors import ConfigError
+from payprobe.engine import config
+from payprobe.engine.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

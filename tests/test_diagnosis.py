@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from payprobe.reports.diagnosis import RULES, diagnose
 
-from reports.diagnosis import RULES, diagnose
 from tests.test_render import _check, _finding
 
 PROVIDERS = [("Alipay OpenAPI", "alipay"), ("WeChat Pay API", "wechatpay"),
@@ -259,7 +259,7 @@ def test_nothing_measured_gives_low_confidence_inconclusive() -> None:
 
 
 def test_every_rule_has_a_catalog_entry_in_both_languages() -> None:
-    from reports import catalog
+    from payprobe.reports import catalog
     for name, _ in RULES:
         for lang in ("en", "zh"):
             entry = catalog.cause_entry(name, lang)
@@ -267,7 +267,8 @@ def test_every_rule_has_a_catalog_entry_in_both_languages() -> None:
 
 
 def test_causes_validate_against_the_schema() -> None:
-    from reports.model import validate
+    from payprobe.reports.model import validate
+
     from tests.test_render import sample_report
     report = sample_report()
     causes, summary = run([connectivity(True),
@@ -278,7 +279,7 @@ def test_causes_validate_against_the_schema() -> None:
 
 
 def test_no_internet_with_a_link_up_is_a_medium_confidence_offline_that_silences_nothing():
-    from reports.diagnosis import diagnose
+    from payprobe.reports.diagnosis import diagnose
     checks = [
         {"name": "connectivity", "version": "1", "status": "warn", "duration_s": 1.0, "summary": "",
          "metrics": [], "error": None, "evidence": [{"what": "internet", "ok": False}],

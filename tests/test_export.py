@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from payprobe.agent import export
+from payprobe.cli.main import main
 
-from probe import export
-from probe.cli import main
 from tests.test_history import make_report
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$')

@@ -1,12 +1,12 @@
 """Fault injection: every network check against hostile servers.
 
 Each fault starts in-process servers on 127.0.0.1 (tests/faults/), points the
-config at them through ``probe.config.load(overrides=...)`` and runs the
+config at them through ``payprobe.engine.config.load(overrides=...)`` and runs the
 checks it concerns through the real runner, all of them at once, with a short
 deadline. Each check must then end classified (ok/warn/fail with findings, or
 error/timeout with a failure code of probe/classify.py), within the deadline,
 without crashing the run, and the report must validate against the schema.
-A few faults also run end to end: ``python -m probe run`` in a subprocess.
+A few faults also run end to end: ``python -m payprobe run`` in a subprocess.
 
 Names resolve through tests/faults/guard.py: IP literals as usual, *.fault.test
 to 127.0.0.1, every other name fails at once. Nothing leaves the machine.
@@ -246,7 +246,7 @@ BASE_OVERRIDES: dict[str, Any] = {
 @dataclass
 class FaultRun:
     fault: Fault
-    results: dict[str, Any]              # check name -> probe.runner.CheckResult
+    results: dict[str, Any]              # check name -> payprobe.engine.runner.CheckResult
     wall_s: float
     run_s: float
     report: dict[str, Any]
@@ -256,11 +256,11 @@ class FaultRun:
 
 
 def run_fault(fault: Fault, scratch: Path) -> FaultRun:
-    from probe import config, registry
-    from probe.host import detect
-    from probe.runner import Runner
-    from reports import model
-    from reports.pipeline import finish_report
+    from payprobe.engine import config, registry
+    from payprobe.engine.runner import Runner
+    from payprobe.host import detect
+    from payprobe.reports import model
+    from payprobe.reports.pipeline import finish_report
 
     available = registry.discover()
     selected = [available[name] for name in fault.checks]
@@ -332,7 +332,7 @@ def _run(fault_id: str, scratch: Path) -> FaultRun:
 
 
 def _known_codes() -> set[str]:
-    from probe import classify
+    from payprobe import classify
     return {v for k, v in vars(classify).items() if k.isupper() and isinstance(v, str)}
 
 
@@ -449,7 +449,8 @@ _CLI_RUNS: dict[str, CliRun] = {}
 
 
 def run_fault_cli(fault: Fault, scratch: Path) -> CliRun:
-    from probe import config
+    from payprobe.engine import config
+
     from tests.faults.e2e import run_cli, to_toml
     home = scratch / f"cli-{fault.id}"
     home.mkdir(parents=True, exist_ok=True)
@@ -475,7 +476,7 @@ def cli_runs(scratch: Path) -> dict[str, CliRun]:
 @pytest.mark.parametrize("fault_id", E2E_FAULTS)
 def test_cli_run_fault_ends_classified_within_deadline(fault_id: str,
                                                        cli_runs: dict[str, CliRun]) -> None:
-    from reports import model
+    from payprobe.reports import model
     run = cli_runs[fault_id]
     assert "Traceback" not in run.stderr, run.stderr[-2000:]
     assert run.returncode in (0, 1, 2), f"exit {run.returncode}: {run.stderr[-1000:]}"

@@ -10,9 +10,9 @@ import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from payprobe.engine import config
+from payprobe.engine.errors import ConfigError
 
-from probe import config
-from probe.errors import ConfigError
 from tests.helpers import run_cli
 
 KEYS = ["deadline_s", "lang", "ca_file", "dns", "tls", "clock", "latency", "proxy", "bandwidth",

@@ -13,9 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from probe import history
-from probe.cli import main
+from payprobe.agent import history
+from payprobe.cli.main import main
 
 
 def make_report(status: str = "healthy", started_ts: float | None = None, *,

@@ -16,8 +16,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from payprobe.reports.render import render
 
-from reports.render import render
 from tests.test_render import sample_report
 
 PHONE = "412,915"

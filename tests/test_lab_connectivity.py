@@ -15,8 +15,8 @@ import sys
 from typing import Any
 
 import pytest
+from payprobe.reports import model
 
-from reports import model
 from tests.lab.lab import CHECK_HOSTS, Lab, Result
 
 # Small budgets keep every scenario to a few seconds; connectivity needs about

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from payprobe.reports import model
 
-from reports import model
 from tests.lab.lab import REPO_ROOT, TERMUX_WIFI, Lab, Result
 
 DEADLINE_S = 8.0

@@ -12,9 +12,9 @@ from collections import namedtuple
 from typing import Any
 
 import pytest
+from payprobe.reports.redact import Secrets, make_redactor, redact_report
+from payprobe.reports.render import FORMATS, render
 
-from reports.redact import Secrets, make_redactor, redact_report
-from reports.render import FORMATS, render
 from tests.test_render import _finding, _metric, sample_report
 
 HOSTNAME = "pixel-7-alice"
@@ -91,8 +91,9 @@ def test_redaction_keeps_well_known_and_configured_addresses(planted: None) -> N
 
 
 def test_redaction_tokens_are_stable_and_keep_correlation(planted: None) -> None:
-    first = redact_report(report_with_secrets())
-    second = redact_report(report_with_secrets())
+    from payprobe.engine.secrets import redaction_salt
+    first = redact_report(report_with_secrets(), salt=redaction_salt())
+    second = redact_report(report_with_secrets(), salt=redaction_salt())
     assert first == second
     answers = next(f for f in first["checks"][1]["findings"] if f["code"] == "dns.system_failure")["data"]
     [(name, addrs)] = answers["system_answers"].items()
@@ -104,12 +105,13 @@ def test_redaction_tokens_are_stable_and_keep_correlation(planted: None) -> None
 
 
 def test_salt_file_is_private_and_reused(planted: None) -> None:
-    from probe import paths
-    redact_report(report_with_secrets())
+    from payprobe.engine import paths
+    from payprobe.engine.secrets import redaction_salt
+    first = redaction_salt()
     salt = paths.data_dir() / "redact-salt"
     assert stat.S_IMODE(os.stat(salt).st_mode) == 0o600
     before = salt.read_text()
-    redact_report(report_with_secrets())
+    assert redaction_salt() == first and len(first) == 16
     assert salt.read_text() == before
 
 

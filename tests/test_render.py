@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from reports.diagnosis import diagnose
-from reports.render import render
+from payprobe.reports.diagnosis import diagnose
+from payprobe.reports.render import render
 
 GOLDEN = Path(__file__).parent / "golden"
 HOSTILE_TTY = "\x1b]0;pwned\x07\x1b[31mRED\x1b[0m"
@@ -89,7 +88,7 @@ def sample_checks() -> list[dict[str, Any]]:
 
 
 def sample_report(lang: str = "en") -> dict[str, Any]:
-    from reports.model import overall_status
+    from payprobe.reports.model import overall_status
     checks = sample_checks()
     causes, summary = diagnose(checks, lang=lang, settings=None)
     return {
@@ -117,7 +116,7 @@ def test_render_sample_report_matches_golden_file(fmt: str, lang: str) -> None:
 
 
 def test_sample_report_validates_against_the_schema() -> None:
-    from reports.model import validate
+    from payprobe.reports.model import validate
     assert validate(sample_report()) == []
 
 
@@ -230,7 +229,7 @@ def test_prometheus_output_passes_promtool_when_available(tmp_path: Path) -> Non
 
 
 def test_markdown_escape_keeps_versions_plain_and_defuses_list_markers():
-    from reports.render.markdown import esc
+    from payprobe.reports.render.markdown import esc
     assert esc("0.1.0") == "0.1.0"            # no stray backslash shows in the ticket
     assert esc("1. first") == "1\\. first"    # would start an ordered list
     assert esc("- item") == "\\- item"

@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from payprobe.engine import files
+from payprobe.reports import model
 
-from reports import model
 from tests.helpers import run_cli
 
 
@@ -19,14 +20,14 @@ def test_write_atomic_leaves_nothing_behind_on_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        model.write_atomic(target, "{}")
+        files.write_atomic(target, "{}")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_write_atomic_replaces_whole_file_with_mode_0600(tmp_path):
     target = tmp_path / "r.json"
     target.write_text("old")
-    model.write_atomic(target, "new")
+    files.write_atomic(target, "new")
     assert target.read_text() == "new"
     assert oct(target.stat().st_mode & 0o777) == "0o600"
 

@@ -6,12 +6,11 @@ import threading
 import time
 
 import pytest
-
-from probe import config
-from probe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
-from probe.host import detect
-from probe.registry import LoadedCheck
-from probe.runner import Runner, parallel
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
+from payprobe.engine import config
+from payprobe.engine.registry import LoadedCheck
+from payprobe.engine.runner import Runner
+from payprobe.host import detect
 
 
 def make(name: str, run, *, timeout_s: float = 0.0) -> LoadedCheck:

@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from probe import schedule
-from probe.cli import main
-from probe.errors import UsageError
+from payprobe.agent import schedule
+from payprobe.cli.main import main
+from payprobe.engine.errors import UsageError
 
 
 def fake_command(bin_dir: Path, name: str, body: str) -> Path:
@@ -106,7 +105,7 @@ def test_systemd_units_when_15m_use_calendar_persistent_and_random_delay() -> No
     timer = _ini(units["payprobe.timer"])
     assert service["Service"]["Type"] == "oneshot"
     exec_start = service["Service"]["ExecStart"]
-    assert exec_start.split()[:5] == [sys.executable, "-m", "probe", "schedule", "run"]
+    assert exec_start.split()[:5] == [sys.executable, "-m", "payprobe", "schedule", "run"]
     assert service["Service"]["Environment"] == '"PAYPROBE_DATA_DIR=/tmp/my data%%x"'
     assert "1" in service["Service"]["SuccessExitStatus"].split()
     assert timer["Timer"]["OnCalendar"] == "*-*-* *:00/15:00"
@@ -178,7 +177,7 @@ def test_cron_install_when_crontab_has_lines_keeps_them_and_remove_restores_exac
     assert lines[:3] == original.splitlines()
     ours = [line for line in lines if schedule.CRON_MARKER in line]
     assert len(ours) == 1 and ours[0].startswith("*/15 * * * * ")
-    assert "-m probe schedule run --max-delay 90s" in ours[0]
+    assert "-m payprobe schedule run --max-delay 90s" in ours[0]
     assert "PAYPROBE_DATA_DIR=" in ours[0]  # the job uses the same data dir as the installer
     # installing again replaces our line instead of adding a second one
     assert run_cli("schedule", "install", "--every", "30m")[0] == 0
@@ -246,7 +245,7 @@ def test_termux_install_when_fake_scheduler_builds_the_android_command_line(
     assert script.stat().st_mode & stat.S_IXUSR
     text = script.read_text()
     assert text.startswith("#!/data/data/com.termux/files/usr/bin/sh\n")
-    assert "-m probe schedule run" in text
+    assert "-m payprobe schedule run" in text
     code, _, _ = run_cli("schedule", "remove")
     assert code == 0
     assert argv_log.read_text().splitlines() == ["--cancel", "--job-id", str(schedule.TERMUX_JOB_ID)]
@@ -277,12 +276,13 @@ def test_launchd_plist_when_rendered_runs_schedule_run_every_period(tmp_path: Pa
     import plistlib
     doc = plistlib.loads(schedule.render_launchd_plist(1800, tmp_path, environ={"PAYPROBE_DATA_DIR": "/x"}))
     assert doc["StartInterval"] == 1800
-    assert doc["ProgramArguments"][1:5] == ["-m", "probe", "schedule", "run"]
+    assert doc["ProgramArguments"][1:5] == ["-m", "payprobe", "schedule", "run"]
     assert doc["EnvironmentVariables"] == {"PAYPROBE_DATA_DIR": "/x"}
 
 
 def test_status_when_installed_shows_next_run_and_last_scheduled_result(fake_crontab: Path) -> None:
-    from probe import history
+    from payprobe.agent import history
+
     from tests.test_history import make_report, settings
     r = make_report("unhealthy", causes=["dns_problem"], trigger="schedule")
     history.record_run(settings(), r)

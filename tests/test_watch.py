@@ -17,9 +17,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from probe import schedule, watch
-from probe.cli import main
+from payprobe.agent import schedule, watch
+from payprobe.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +40,7 @@ def slow_plugin(tmp_path: Path) -> Path:
     (site / "slowcheck.py").write_text(textwrap.dedent(f"""
         import time
         from typing import ClassVar
-        from probe.api import Outcome
+        from payprobe.api import Outcome
 
         class SlowCheck:
             name: ClassVar[str] = "slow"
@@ -74,7 +73,7 @@ def test_run_options_when_bandwidth_not_allowed_skips_it_and_passes_run_options(
     opts = watch.RunOptions(config="c.toml", only=None, skip=["dns"], deadline=12.0, lang="zh",
                             push="http://127.0.0.1:1")
     argv = opts.argv("watch", bandwidth=False)
-    assert argv[1:7] == ["-m", "probe", "run", "--trigger", "watch", "--quiet"]
+    assert argv[1:7] == ["-m", "payprobe", "run", "--trigger", "watch", "--quiet"]
     assert argv[argv.index("--skip") + 1] == "dns,bandwidth"
     assert argv[argv.index("--config") + 1] == "c.toml"
     assert argv[argv.index("--deadline") + 1] == "12.0"
@@ -179,7 +178,7 @@ def test_watch_when_lock_held_exits_75_with_clear_message() -> None:
 def test_schedule_run_when_watch_holds_lock_exits_75_in_another_process(tmp_path: Path) -> None:
     lock = schedule.RunLock().acquire("payprobe watch (test)")
     try:
-        proc = subprocess.run([sys.executable, "-m", "probe", "schedule", "run"], env=_env(tmp_path),
+        proc = subprocess.run([sys.executable, "-m", "payprobe", "schedule", "run"], env=_env(tmp_path),
                               capture_output=True, text=True, timeout=60)
     finally:
         lock.release()
@@ -188,7 +187,7 @@ def test_schedule_run_when_watch_holds_lock_exits_75_in_another_process(tmp_path
 
 
 def test_schedule_run_when_free_runs_once_with_trigger_schedule(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "probe", "schedule", "run"], env=_env(tmp_path),
+    proc = subprocess.run([sys.executable, "-m", "payprobe", "schedule", "run"], env=_env(tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode in (0, 1, 2), proc.stderr
     reports = list((Path(os.environ["PAYPROBE_DATA_DIR"]) / "reports").glob("report-*.json"))
@@ -201,7 +200,7 @@ def test_watch_when_real_runs_with_count_2_records_two_watch_runs() -> None:
     code = main(["watch", "--every", "1s", "--jitter", "0", "--count", "2", "--only", "device"],
                 stdout=out, stderr=io.StringIO())
     assert code == 0
-    from probe import history
+    from payprobe.agent import history
     runs = history.recent_summaries(10)
     assert [r["trigger"] for r in runs] == ["watch", "watch"]
 
@@ -211,7 +210,7 @@ def test_watch_when_real_runs_with_count_2_records_two_watch_runs() -> None:
 def test_watch_when_signalled_during_a_run_child_writes_partial_report_and_watch_exits_130(
         tmp_path: Path, sig: signal.Signals) -> None:
     site = slow_plugin(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "probe", "watch", "--every", "1h", "--only", "slow",
+    proc = subprocess.Popen([sys.executable, "-m", "payprobe", "watch", "--every", "1h", "--only", "slow",
                              "--deadline", "50"], env=_env(tmp_path, site),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -237,7 +236,7 @@ def test_watch_when_signalled_during_a_run_child_writes_partial_report_and_watch
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_watch_when_sigterm_between_runs_exits_130_without_new_run(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "probe", "watch", "--every", "1h", "--only", "device"],
+    proc = subprocess.Popen([sys.executable, "-m", "payprobe", "watch", "--every", "1h", "--only", "device"],
                             env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

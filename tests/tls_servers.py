@@ -1,7 +1,7 @@
 """In-process TLS/HTTP servers on 127.0.0.1 with trustme certificates, and the
 fixtures the tls and endpoints tests share (loaded by tests/conftest.py).
 
-Payment hostnames are mapped to 127.0.0.1 by monkeypatching probe.net.resolve,
+Payment hostnames are mapped to 127.0.0.1 by monkeypatching payprobe.net.resolve,
 so no test touches real DNS or any non-loopback address.
 """
 
@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 import trustme
-
-from checks.handshake import TlsCheck
-from probe import net
-from probe.api import Blackboard, CheckContext, Outcome
-from probe.config import Settings, TlsConfig
+from payprobe import net
+from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks.handshake import TlsCheck
+from payprobe.engine.config import Settings, TlsConfig
 
 HOST = "openapi.alipay.com"
 NOW = dt.datetime.now(dt.timezone.utc)

@@ -14,7 +14,7 @@ import html
 import json
 from typing import Any
 
-from reports import catalog
+from payprobe.reports import catalog
 
 PHASES = ("tcp_connect_seconds", "tls_handshake_seconds", "http_ttfb_seconds")
 _PHASE_COLOURS = {"tcp_connect_seconds": "#3b7dd8", "tls_handshake_seconds": "#8e5bd0",

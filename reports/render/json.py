@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from payprobe.reports.model import dumps
+
 
 def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) -> str:
-    from reports.model import dumps
     return dumps(report)

@@ -13,7 +13,7 @@ import html
 import re
 from typing import Any
 
-from reports import catalog
+from payprobe.reports import catalog
 
 # Inline specials; '(' ')' '!' only act after '[' or ']', which are escaped.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")

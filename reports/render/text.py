@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports import catalog
+from payprobe.reports import catalog
 
 _COLOURS = {"healthy": "32", "ok": "32", "degraded": "33", "warn": "33", "unhealthy": "31",
             "fail": "31", "error": "35", "timeout": "35", "unknown": "35", "skipped": "2",

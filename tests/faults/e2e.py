@@ -1,4 +1,4 @@
-"""End-to-end runs: ``python -m probe run`` in a subprocess, against hostile servers.
+"""End-to-end runs: ``python -m payprobe run`` in a subprocess, against hostile servers.
 
 The subprocess gets the resolver guard (tests/faults/guard.py) through a
 sitecustomize on PYTHONPATH, so it resolves names the way the in-process runs do.
@@ -59,7 +59,7 @@ def run_cli(config_path: Path, checks: tuple[str, ...], deadline_s: float, home:
            "PAYPROBE_DATA_DIR": str(home / "data"), "PAYPROBE_CONFIG_DIR": str(home / "config"),
            "PYTHONPATH": os.pathsep.join(p for p in (str(SITE_DIR), str(root),
                                                       os.environ.get("PYTHONPATH", "")) if p)}
-    argv = [sys.executable, "-m", "probe", "run", "--config", str(config_path), "--only",
+    argv = [sys.executable, "-m", "payprobe", "run", "--config", str(config_path), "--only",
             ",".join(checks), "--format", "json", "--output", "-", "--deadline", f"{deadline_s:g}",
             "--quiet"]
     t0 = time.monotonic()

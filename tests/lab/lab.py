@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from probe.config import merge
+from payprobe.engine.config import merge
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IPTABLES = "/usr/sbin/iptables-legacy"
@@ -895,11 +895,11 @@ class Lab:
 
     def payprobe(self, *args: str, config: str | Path | None = None, env: dict[str, str] | None = None,
                  timeout: float = 60.0) -> Result:
-        """``python -m probe ARGS`` inside the namespace; JSON report on stdout parsed.
+        """``python -m payprobe ARGS`` inside the namespace; JSON report on stdout parsed.
 
         For ``run`` without ``--format``/``--output`` it adds ``--format json --output -``.
         """
-        argv = [sys.executable, "-m", "probe", *args]
+        argv = [sys.executable, "-m", "payprobe", *args]
         if args and args[0] == "run":
             if config is not None:
                 argv += ["--config", str(config)]

@@ -186,7 +186,7 @@ def run_measured(lab: Any, argv: Sequence[str], *, env: dict[str, str] | None = 
 
 
 def payprobe_argv(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "probe", "run", "--config", str(config), "--format", "json",
+    return [sys.executable, "-m", "payprobe", "run", "--config", str(config), "--format", "json",
             "--output", "-", "--no-redact", "--quiet", *args]
 
 

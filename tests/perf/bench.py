@@ -589,7 +589,7 @@ def speed(b: Bench, fl: FullLab) -> None:
 
 
 def worst_case(b: Bench, fl: FullLab) -> None:
-    from reports.model import validate
+    from payprobe.reports.model import validate
 
     lab = fl.lab
     deadline = b.plan.worst_deadline_s
@@ -681,7 +681,7 @@ def cost(b: Bench, fl: FullLab) -> None:
         bb.close()
     exe = shutil.which("payprobe")
     starts = {
-        "payprobe run": startup([exe, "--version"] if exe else [sys.executable, "-m", "probe", "--version"],
+        "payprobe run": startup([exe, "--version"] if exe else [sys.executable, "-m", "payprobe", "--version"],
                                 plan.startup_runs),
         "serial shell script": startup(["curl", "--version"], plan.startup_runs),
         "blackbox_exporter sweep": startup([bl.Blackbox.BINARY, "--version"], plan.startup_runs),

@@ -43,11 +43,11 @@ def child_peak_rss_mb(argv: list[str], env: dict[str, str]) -> float:
 
 
 def runner_overhead(n: int, sleep_s: float) -> float:
-    from probe import config
-    from probe.api import Outcome
-    from probe.host import detect
-    from probe.registry import LoadedCheck
-    from probe.runner import Runner
+    from payprobe.api import Outcome
+    from payprobe.engine import config
+    from payprobe.engine.registry import LoadedCheck
+    from payprobe.engine.runner import Runner
+    from payprobe.host import detect
 
     def make(i: int) -> LoadedCheck:
         def run(self, ctx):
@@ -77,9 +77,9 @@ def main() -> int:
     base_med, base_min = time_command([py, "-c", "pass"], runs, env)
     rows.append(("python -c pass (floor)", f"{base_med * 1000:.0f} ms", f"min {base_min * 1000:.0f} ms"))
     for label, argv in [
-        ("payprobe --version", [exe, "--version"] if exe else [py, "-m", "probe", "--version"]),
-        ("payprobe --help", [exe, "--help"] if exe else [py, "-m", "probe", "--help"]),
-        ("payprobe checks", [exe, "checks"] if exe else [py, "-m", "probe", "checks"]),
+        ("payprobe --version", [exe, "--version"] if exe else [py, "-m", "payprobe", "--version"]),
+        ("payprobe --help", [exe, "--help"] if exe else [py, "-m", "payprobe", "--help"]),
+        ("payprobe checks", [exe, "checks"] if exe else [py, "-m", "payprobe", "checks"]),
         ("peer: speedtest-cli --version", [shutil.which("speedtest-cli") or "speedtest-cli", "--version"]),
         ("peer: curl --version", ["curl", "--version"]),
         ("peer: dig -v", ["dig", "-v"]),
@@ -95,7 +95,7 @@ def main() -> int:
     sleepers = runner_overhead(8, 1.0)
     rows.append(("runner: 8 checks sleeping 1 s", f"{sleepers:.3f} s", "target ~1 s"))
 
-    rss = child_peak_rss_mb([exe or py, *([] if exe else ["-m", "probe"]), "run", "--only", "device",
+    rss = child_peak_rss_mb([exe or py, *([] if exe else ["-m", "payprobe"]), "run", "--only", "device",
                              "--quiet"], env)
     rows.append(("peak RSS: payprobe run --only device", f"{rss:.1f} MB", "target < 60 MB"))
     rss_py = child_peak_rss_mb([py, "-c", "pass"], env)

@@ -29,7 +29,7 @@ CAUSES = ["dns_problem", "network_unstable", "clock_wrong", "payment_service_out
 
 
 def synthetic_report(started_ts: float, rng: random.Random) -> dict[str, Any]:
-    from probe import history
+    from payprobe.agent import history
     bad = rng.random() < 0.1
     endpoint_metrics = []
     for name in ENDPOINTS:
@@ -62,7 +62,7 @@ def synthetic_report(started_ts: float, rng: random.Random) -> dict[str, Any]:
 
 
 def build(data_dir: Path, runs: int, keep_reports: int) -> tuple[float, dict[str, Any]]:
-    from probe import history
+    from payprobe.agent import history
     rng = random.Random(7)
     now = time.time()
     period_s = 600.0  # every 10 minutes: 10,000 runs span 69 days, inside keep_days = 90
@@ -85,7 +85,7 @@ def time_cli(env: dict[str, str], argv: list[str], repeat: int = 7) -> tuple[flo
     lines = 0
     for _ in range(repeat):
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "probe", *argv], env=env, capture_output=True,
+        proc = subprocess.run([sys.executable, "-m", "payprobe", *argv], env=env, capture_output=True,
                               text=True, check=True)
         times.append(time.perf_counter() - t)
         lines = proc.stdout.count("\n")
@@ -99,7 +99,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def scheduler_cpu(env: dict[str, str], seconds: float = 5.0) -> float:
-    proc = subprocess.Popen([sys.executable, "-m", "probe", "watch", "--every", "1h", "--only", "device"],
+    proc = subprocess.Popen([sys.executable, "-m", "payprobe", "watch", "--every", "1h", "--only", "device"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None

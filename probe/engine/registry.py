@@ -13,18 +13,20 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from payprobe.engine.errors import UsageError
+
 GROUP = "payprobe.checks"
 
 # name -> "module:Class"; mirrors [project.entry-points."payprobe.checks"] in pyproject.toml.
 BUILTINS: dict[str, str] = {
-    "connectivity": "checks.connectivity:ConnectivityCheck",
-    "dns": "checks.resolution:DnsCheck",
-    "tls": "checks.handshake:TlsCheck",
-    "clock": "checks.clock:ClockCheck",
-    "proxy": "checks.proxy:ProxyCheck",
-    "endpoints": "checks.endpoints:EndpointsCheck",
-    "bandwidth": "checks.bandwidth:BandwidthCheck",
-    "device": "checks.device:DeviceCheck",
+    "connectivity": "payprobe.checks.connectivity:ConnectivityCheck",
+    "dns": "payprobe.checks.resolution:DnsCheck",
+    "tls": "payprobe.checks.handshake:TlsCheck",
+    "clock": "payprobe.checks.clock:ClockCheck",
+    "proxy": "payprobe.checks.proxy:ProxyCheck",
+    "endpoints": "payprobe.checks.endpoints:EndpointsCheck",
+    "bandwidth": "payprobe.checks.bandwidth:BandwidthCheck",
+    "device": "payprobe.checks.device:DeviceCheck",
 }
 # Run by default; bandwidth is opt-in because it costs mobile data.
 OPT_IN = frozenset({"bandwidth"})
@@ -112,7 +114,6 @@ def discover() -> dict[str, LoadedCheck]:
 def select(available: dict[str, LoadedCheck], only: list[str] | None, skip: list[str] | None,
            *, bandwidth: bool) -> list[LoadedCheck]:
     """The checks a run executes. Unknown names are a usage error."""
-    from probe.errors import UsageError
 
     for flag, names in (("--only", only), ("--skip", skip)):
         for n in names or []:

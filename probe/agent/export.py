@@ -17,6 +17,12 @@ import socket
 from pathlib import Path
 from typing import Any, TextIO
 
+from payprobe.agent import history
+from payprobe.engine import paths
+from payprobe.engine.errors import UsageError
+from payprobe.engine.files import write_atomic
+from payprobe.reports.render import render
+
 PUSH_TIMEOUT_S = 10.0
 JOB = "payprobe"
 SALT_FILE = "instance-salt"
@@ -28,8 +34,7 @@ _STATUS_VALUE = {"healthy": 0, "degraded": 1, "unhealthy": 2, "unknown": 3}
 
 def exposition(report: dict[str, Any]) -> str:
     """Prometheus text for a report: the shared renderer when it exists, else ours."""
-    if importlib.util.find_spec("reports.render.prometheus") is not None:
-        from reports.render import render
+    if importlib.util.find_spec("payprobe.reports.render.prometheus") is not None:
         return render(report, "prometheus")
     return fallback_exposition(report)
 
@@ -66,7 +71,6 @@ def fallback_exposition(report: dict[str, Any]) -> str:
         if help_text:
             helps.setdefault(name, help_text)
 
-    from probe import history
     status = str(report.get("status", "unknown"))
     # A state set, like reports/render/prometheus.py: one series per status, 1 for the current.
     for name in _STATUS_VALUE:
@@ -115,7 +119,6 @@ def fallback_exposition(report: dict[str, Any]) -> str:
 def write_textfile(path: str | Path, report: dict[str, Any], err: TextIO | None = None) -> Path:
     """Atomic write (node_exporter must never read half a file); world-readable
     because node_exporter usually runs as another user."""
-    from reports.model import write_atomic
     target = Path(path)
     if target.suffix != ".prom" and err is not None:
         err.write(f"payprobe: note: node_exporter's textfile collector reads only *.prom files; "
@@ -137,7 +140,6 @@ def instance_label(report: dict[str, Any]) -> str:
 
 
 def _salt() -> bytes:
-    from probe import paths
     path = paths.data_dir() / SALT_FILE
     try:
         value = path.read_bytes().strip()
@@ -147,7 +149,6 @@ def _salt() -> bytes:
         pass
     value = secrets.token_hex(16).encode("ascii")
     try:
-        from reports.model import write_atomic
         write_atomic(path, value)
     except OSError:
         pass  # an unwritable data dir: the label is stable for this run only
@@ -161,7 +162,6 @@ def push_url(base: str, instance: str) -> tuple[str, str | None]:
 
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        from probe.errors import UsageError
         raise UsageError(f"--push: expected an http(s) URL of a Pushgateway, got {_where(base)!r}")
     auth = None
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
@@ -216,13 +216,3 @@ def push(url: str, report: dict[str, Any], err: TextIO, *, instance: str | None 
         err.write(f"payprobe: warning: push to {_where(target)} failed: "
                   f"{getattr(exc, 'reason', exc)}\n")
     return False
-
-
-def latest_report_path() -> Path | None:
-    from probe import paths
-    folder = paths.reports_dir()
-    try:
-        files = [p for p in folder.glob("report-*.json") if p.is_file()]
-    except OSError:
-        return None
-    return max(files, key=lambda p: p.stat().st_mtime, default=None)

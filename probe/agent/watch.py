@@ -1,6 +1,6 @@
 """`payprobe watch`: periodic runs in the foreground, and the one scheduled run.
 
-Each run is a child process (``python -m probe run --trigger watch --quiet``):
+Each run is a child process (``python -m payprobe run --trigger watch --quiet``):
 a check thread blocked in a system call dies with its process instead of
 leaking into the next run. The run lock keeps a watch and scheduled runs from
 overlapping. Between runs the watch sleeps in ``Event.wait`` (no polling: no CPU
@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from probe.exitcodes import ExitStatus
+from payprobe.agent.schedule import RunLock
+from payprobe.engine.exitcodes import ExitStatus
+from payprobe.host import is_termux
 
 # A child gets its run deadline plus this (the bandwidth test runs after the deadline,
 # report writing and history take a moment); past that it is stopped.
@@ -49,7 +51,7 @@ class RunOptions:
 
     def argv(self, trigger: str, bandwidth: bool) -> list[str] | None:
         """The child's argv, or None when bandwidth gating leaves nothing to run."""
-        argv = [sys.executable, "-m", "probe", "run", "--trigger", trigger, "--quiet"]
+        argv = [sys.executable, "-m", "payprobe", "run", "--trigger", trigger, "--quiet"]
         only = list(self.only or [])
         skip = list(self.skip or [])
         if bandwidth:
@@ -106,7 +108,6 @@ def _default_route_interface(route_file: Path = Path("/proc/net/route")) -> str 
 def link_kind(sys_net: Path = Path("/sys/class/net"), route_file: Path = Path("/proc/net/route"),
               timeout_s: float = TERMUX_API_TIMEOUT_S) -> tuple[str, str]:
     """('wifi'|'ethernet'|'cellular'|'unknown', how we know)."""
-    from probe.host import is_termux
     if is_termux():
         info = _termux_json("termux-wifi-connectioninfo", timeout_s)
         if info is None:
@@ -131,7 +132,6 @@ def link_kind(sys_net: Path = Path("/sys/class/net"), route_file: Path = Path("/
 
 
 def battery_low(threshold_percent: float, timeout_s: float = TERMUX_API_TIMEOUT_S) -> tuple[bool, str]:
-    from probe.host import is_termux
     if is_termux():
         info = _termux_json("termux-battery-status", timeout_s)
         if info is None:
@@ -246,7 +246,6 @@ def watch(plan: WatchPlan, options: RunOptions, settings: Any, out: TextIO, err:
           runner: ChildRunner | None = None, lock: Any = None,
           on_run: Callable[[int], None] | None = None, banner: str = "") -> int:
     """Run until count runs are done or a signal arrives. Returns an exit code."""
-    from probe.schedule import RunLock
     runner = runner or ChildRunner()
     lock = lock or RunLock()
     lock.acquire(f"payprobe {plan.trigger} (every {plan.every_s:g} s)" if plan.trigger == "watch"

@@ -28,8 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from probe.errors import PayprobeError, UsageError
-from probe.exitcodes import ExitStatus
+from payprobe.agent import history
+from payprobe.engine import paths
+from payprobe.engine.errors import PayprobeError, UsageError
+from payprobe.engine.exitcodes import ExitStatus
+from payprobe.engine.files import write_atomic
+from payprobe.host import is_termux
 
 MIN_PERIOD_S = 60.0
 ANDROID_MIN_PERIOD_S = 15 * 60.0
@@ -110,7 +114,6 @@ class RunLock:
     process dies, so a crash never leaves a stale lock."""
 
     def __init__(self, path: Path | None = None) -> None:
-        from probe import paths
         self.path = Path(path) if path is not None else paths.data_dir() / "run.lock"
         self._fh: Any = None
 
@@ -199,7 +202,7 @@ def _unlock(fh: Any) -> None:
 
 def job_argv(max_delay_s: float = 0.0) -> list[str]:
     """What every installed job executes: this Python, this payprobe, under the lock."""
-    argv = [sys.executable, "-m", "probe", "schedule", "run"]
+    argv = [sys.executable, "-m", "payprobe", "schedule", "run"]
     if max_delay_s > 0:
         argv += ["--max-delay", f"{int(max_delay_s)}s"]
     return argv
@@ -267,7 +270,6 @@ def _write_owned(path: Path, text: str, mode: int = 0o644) -> None:
     if path.exists() and FILE_MARKER not in path.read_text(encoding="utf-8", errors="replace"):
         raise PayprobeError(f"{path} exists and was not written by payprobe; not overwriting it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    from reports.model import write_atomic
     write_atomic(path, text, mode=mode)
 
 
@@ -495,7 +497,6 @@ class TermuxBackend(Backend):
     description = f"termux-job-scheduler job {TERMUX_JOB_ID}"
 
     def script_path(self) -> Path:
-        from probe import paths
         return paths.data_dir() / "scheduled-run.sh"
 
     def check_period(self, every_s: float) -> None:
@@ -559,7 +560,6 @@ class LaunchdBackend(Backend):
         return _home() / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist"
 
     def install(self, every_s: float) -> Installed:
-        from probe import paths
         self.check_period(every_s)
         path = self.plist_path()
         _write_owned(path, render_launchd_plist(every_s, paths.data_dir()).decode("utf-8"))
@@ -589,7 +589,6 @@ class SchtasksBackend(Backend):
     description = f"Windows scheduled task {SCHTASKS_NAME}"
 
     def script_path(self) -> Path:
-        from probe import paths
         return paths.data_dir() / "scheduled-run.cmd"
 
     def install(self, every_s: float) -> Installed:
@@ -629,7 +628,6 @@ BACKENDS: dict[str, type[Backend]] = {
 
 def choose_backend(environ: dict[str, str] | None = None) -> Backend:
     """The platform's own way; PAYPROBE_SCHEDULER=cron|systemd|... overrides."""
-    from probe.host import is_termux
     env = os.environ if environ is None else environ
     forced = env.get("PAYPROBE_SCHEDULER", "").strip().lower()
     if forced:
@@ -654,7 +652,6 @@ def choose_backend(environ: dict[str, str] | None = None) -> Backend:
 
 
 def _state_path() -> Path:
-    from probe import paths
     return paths.data_dir() / "schedule.json"
 
 
@@ -667,7 +664,6 @@ def load_state() -> Installed | None:
 
 
 def _save_state(state: Installed) -> None:
-    from reports.model import write_atomic
     write_atomic(_state_path(), json.dumps(state.__dict__, indent=2) + "\n")
 
 
@@ -706,7 +702,6 @@ def status() -> dict[str, Any]:
         except PayprobeError as exc:
             info["next_run"] = None
             info["next_run_error"] = str(exc)
-    from probe import history
     recent = history.recent_summaries(50)
     info["last_scheduled"] = next((r for r in recent if r["trigger"] == "schedule"), None)
     info["last_run"] = recent[0] if recent else None

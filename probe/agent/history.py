@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from payprobe.engine import paths
+
 DB_NAME = "history.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 WRITE_ATTEMPTS = 4
@@ -74,7 +76,6 @@ class HistoryError(Exception):
 
 
 def db_path() -> Path:
-    from probe import paths
     return paths.data_dir() / DB_NAME
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from probe.host import is_termux
+from payprobe.host import is_termux
 
 
 def data_dir() -> Path:

@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from payprobe.engine import paths
+from payprobe.host import is_termux
+
 STATE_FILE = "alert-state.json"
 COMMAND_TIMEOUT_S = 5.0
 WEBHOOK_TIMEOUT_S = 5.0
@@ -64,7 +67,6 @@ def summary(report: dict[str, Any], previous: str | None = None) -> dict[str, An
 
 
 def _state_path() -> Path:
-    from probe import paths
     return paths.data_dir() / STATE_FILE
 
 
@@ -132,7 +134,6 @@ def _texts(report: dict[str, Any]) -> tuple[str, str]:
 
 def notification_argv(report: dict[str, Any], environ: dict[str, str] | None = None) -> list[str] | None:
     """The desktop/phone notification command for this platform, or None."""
-    from probe.host import is_termux
     env = os.environ if environ is None else environ
     title, body = _texts(report)
     if is_termux(dict(env)) and shutil.which("termux-notification"):

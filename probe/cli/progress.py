@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from payprobe.cli import terminal
+
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _COLOURS = {"ok": "32", "warn": "33", "fail": "31", "error": "35", "timeout": "35", "skipped": "2"}
 
@@ -102,10 +104,11 @@ class TerminalProgress:
         self._draw()
 
 
-def make_progress(names: list[str], *, quiet: bool, stream: TextIO | None = None) -> Any:
+def make_progress(names: list[str], *, quiet: bool,
+                  stream: TextIO | None = None) -> TerminalProgress | PlainProgress | None:
     stream = stream or sys.stderr
     if quiet:
         return None
-    if getattr(stream, "isatty", lambda: False)():
-        return TerminalProgress(names, stream)
+    if terminal.can_redraw(stream):
+        return TerminalProgress(names, stream, colour=terminal.use_colour(stream))
     return PlainProgress(stream)

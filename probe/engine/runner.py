@@ -13,12 +13,12 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from probe import classify as fc
-from probe.api import (
+from payprobe import classify as fc
+from payprobe.api import (
     ERROR,
     SKIPPED,
     TIMEOUT,
@@ -29,7 +29,7 @@ from probe.api import (
     Metric,
     Outcome,
 )
-from probe.registry import RUN_LAST, LoadedCheck
+from payprobe.engine.registry import RUN_LAST, LoadedCheck
 
 # Checks see a deadline this much earlier than the runner enforces, so a check
 # that honours ctx.timeout() has time to build its outcome and is not cut off.
@@ -238,45 +238,6 @@ class Runner:
         job.done = True
         results[job.check.name] = result
         self.progress.finished(result)
-
-
-def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext,
-             *, max_workers: int = 16) -> list[Any]:
-    """Run ``fn(item)`` for every item in daemon threads, within the check's deadline.
-
-    Returns one entry per item, in order: the return value, or the exception it
-    raised, or :class:`CheckCancelled` for an item still running at the deadline.
-    Daemon threads are used on purpose: a thread blocked in getaddrinfo() must
-    not keep the process alive after the run is over.
-    """
-    items = list(items)
-    results: list[Any] = [CheckCancelled("deadline reached")] * len(items)
-    sem = threading.Semaphore(max_workers)
-    done = threading.Event()
-    remaining = [len(items)]
-    lock = threading.Lock()
-
-    def work(i: int, item: Any) -> None:
-        with sem:
-            try:
-                if ctx.cancelled.is_set():
-                    raise CheckCancelled("cancelled")
-                results[i] = fn(item)
-            except BaseException as exc:  # noqa: BLE001
-                results[i] = exc
-            finally:
-                with lock:
-                    remaining[0] -= 1
-                    if remaining[0] == 0:
-                        done.set()
-
-    if not items:
-        return []
-    for i, item in enumerate(items):
-        threading.Thread(target=work, args=(i, item), daemon=True).start()
-    done.wait(max(0.0, ctx.deadline - time.monotonic()))
-    with lock:
-        return list(results)
 
 
 def skipped_result(name: str, version: str, reason: str) -> CheckResult:

@@ -1,0 +1,1 @@
+"""The agent over time: history, watch, schedules, alerts, export, upload, after a run."""

@@ -1,0 +1,59 @@
+"""What happens after a report is saved: history, alerts, exports, bundles.
+
+Each step is optional and isolated: a failure is one warning on stderr, and
+never costs the report, which is already on disk when these run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from payprobe.agent import alerts, export, history
+from payprobe.agent import ticket as tickets
+from payprobe.classify import describe
+from payprobe.settings import Settings
+
+
+@dataclass(frozen=True)
+class AfterRun:
+    """What the command line asked for beyond the report itself."""
+
+    ticket: bool = False
+    upload: str | None = None
+    last: int = tickets.DEFAULT_LAST
+    push: str | None = None
+
+
+Step = Callable[[AfterRun, Settings, dict[str, Any], TextIO], None]
+
+
+def after_run(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+    steps: list[tuple[str, Step]] = [("history", _history), ("alerts", _alerts), ("push", _push),
+                                     ("ticket", _ticket)]
+    for name, step in steps:
+        try:
+            step(wanted, settings, report, err)
+        except Exception as exc:  # noqa: BLE001 - one warning, the report is safe
+            err.write(f"payprobe: warning: {name} step failed: {describe(exc)}\n")
+
+
+def _history(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+    if settings.history.enabled:
+        history.record_run(settings, report, err)
+
+
+def _alerts(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+    alerts.on_report(settings, report, err)
+
+
+def _push(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+    if wanted.push:
+        export.push(wanted.push, report, err)
+
+
+def _ticket(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+    if wanted.ticket:
+        tickets.make_ticket(report, output=None, last=wanted.last, lang=report.get("lang") or "en",
+                           settings=settings, upload_url=wanted.upload, err=err)

@@ -1,0 +1,56 @@
+"""Saved reports: where a run's JSON report goes, the latest one, reading one back.
+
+A report that cannot be saved in the data dir (full disk, read-only) goes to
+the temp dir, and the caller is told where: nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from payprobe.engine import paths
+from payprobe.engine.files import read_input, write_atomic
+from payprobe.reports import model
+
+
+def save_report(report: dict[str, Any], err: TextIO) -> Path | None:
+    """Save the JSON report under the data dir, or else the temp dir; the path, or None."""
+    name = model.report_filename(report)
+    text = model.dumps(report)
+    for folder in (paths.reports_dir(), Path(tempfile.gettempdir())):
+        try:
+            return write_atomic(folder / name, text)
+        except OSError as exc:
+            err.write(f"payprobe: warning: could not save the report in {folder}: "
+                      f"{exc.strerror or exc}\n")
+    return None
+
+
+def read_report(path: str | Path) -> dict[str, Any]:
+    """A report file from outside, checked; UsageError (exit 64) if it is not one."""
+    raw = read_input(path, "a payprobe JSON report")
+    return model.parse_report(raw, str(path))
+
+
+def latest_report_path(folder: Path | None = None) -> Path | None:
+    """The newest saved report in the data dir, or None."""
+    folder = folder or paths.reports_dir()
+    try:
+        candidates = [p for p in folder.glob("report-*.json") if p.is_file()]
+    except OSError:
+        return None
+    return max(candidates, key=lambda p: (p.stat().st_mtime, p.name), default=None)
+
+
+def report_for_run(run_id: str) -> dict[str, Any] | None:
+    """The JSON file a run saved, when the history no longer holds its report."""
+    try:
+        for path in paths.reports_dir().glob(f"report-*-{run_id[:8]}.json"):
+            report = read_report(path)
+            if report.get("run_id") == run_id:
+                return report
+    except (OSError, model.UsageError):
+        return None
+    return None

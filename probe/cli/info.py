@@ -1,0 +1,58 @@
+"""`payprobe checks`, `show`, `schema` and `explain`: what payprobe knows, and saved reports."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from payprobe.agent import saved
+from payprobe.cli import options, terminal
+from payprobe.engine import registry
+from payprobe.engine.errors import UsageError
+from payprobe.engine.locale import resolve_lang
+from payprobe.reports import catalog
+from payprobe.reports.model import SCHEMA_PATH
+from payprobe.reports.render import FORMATS, render
+
+
+def configure(name: str, parser: argparse.ArgumentParser) -> None:
+    if name == "show":
+        parser.add_argument("report", metavar="REPORT.json")
+        parser.add_argument("-f", "--format", choices=FORMATS, default="text")
+        parser.add_argument("-l", "--lang", choices=options.LANGS)
+    elif name == "explain":
+        parser.add_argument("code")
+        parser.add_argument("-l", "--lang", choices=options.LANGS)
+    parser.set_defaults(handler=HANDLERS[name])
+
+
+def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    for name, item in registry.discover().items():
+        origin = "" if item.builtin else f"  [plugin {item.target}]"
+        extra = "  [not run by default: --bandwidth]" if name in registry.OPT_IN else ""
+        out.write(f"{name:<13} {item.description}{extra}{origin}\n")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    report = saved.read_report(args.report)
+    lang = resolve_lang(args.lang, report.get("lang"))
+    colour = args.format == "text" and terminal.use_colour(out)
+    out.write(render(report, args.format, lang=lang, colour=colour))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    out.write(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    text = catalog.explain(args.code, resolve_lang(args.lang))
+    if text is None:
+        raise UsageError(f"unknown code {args.code!r}; see `payprobe schema` or the README for codes")
+    out.write(text)
+    return 0
+
+
+HANDLERS = {"checks": cmd_checks, "show": cmd_show, "schema": cmd_schema, "explain": cmd_explain}

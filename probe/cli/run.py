@@ -1,0 +1,141 @@
+"""`payprobe run`: run the checks, then write, print and save the report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from payprobe import host as hostmod
+from payprobe.agent import after_run, saved
+from payprobe.cli import options, terminal
+from payprobe.cli.argtypes import int_at_least
+from payprobe.cli.progress import make_progress
+from payprobe.engine import paths, registry
+from payprobe.engine.errors import UsageError
+from payprobe.engine.exitcodes import ExitStatus
+from payprobe.engine.files import write_atomic
+from payprobe.engine.locale import resolve_lang
+from payprobe.engine.runner import Interrupted, Runner, RunResult
+from payprobe.engine.secrets import redaction_salt
+from payprobe.host import HostInfo
+from payprobe.reports.pipeline import finish_report
+from payprobe.reports.render import FORMATS, render
+from payprobe.settings import Settings
+
+TRIGGERS = ("manual", "schedule", "watch", "ticket", "test")
+
+
+def configure(name: str, run: argparse.ArgumentParser) -> None:
+    options.add_run_options(run)
+    run.add_argument("-f", "--format", choices=FORMATS, default=None,
+                     help="output format (default: text on stdout)")
+    run.add_argument("-o", "--output", metavar="FILE|-", help="write the chosen format to FILE, or - for stdout")
+    run.add_argument("--no-redact", action="store_true",
+                     help="keep host names, addresses and other identifying values in the report")
+    run.add_argument("--bandwidth", action="store_true", help="also run the bandwidth test (uses data)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on the terminal")
+    run.add_argument("--ticket", action="store_true",
+                     help="after the run, write a support bundle (zip) and print its path")
+    run.add_argument("--upload", metavar="URL", help="with --ticket: POST the bundle to this HTTPS URL")
+    run.add_argument("--last", type=int_at_least(0), default=5, metavar="N",
+                     help="with --ticket: include the last N history summaries (default 5)")
+    run.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway")
+    run.add_argument("--trigger", default="manual", choices=TRIGGERS, help=argparse.SUPPRESS)
+    run.set_defaults(handler=cmd_run)
+
+
+def _check_output_writable(output: str | None) -> None:
+    if not output or output == "-":
+        return
+    target = Path(output)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"--output {output}: is a directory")
+    if not parent.is_dir():
+        raise UsageError(f"--output {output}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"--output {output}: not writable")
+
+
+def _install(sig: int, handler: Any) -> Any:
+    try:
+        return signal.signal(sig, handler)
+    except (ValueError, OSError, TypeError):  # not the main thread, or not supported here
+        return None
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted("SIGTERM")
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    settings = options.load_settings(args.config)
+    deadline_s = args.deadline if args.deadline is not None else settings.deadline_s
+    _check_output_writable(args.output)
+    fmt = args.format or ("json" if args.output and args.output != "-" and
+                          args.output.endswith(".json") else "text")
+    lang = resolve_lang(args.lang, settings.lang)
+    bandwidth = bool(args.bandwidth or settings.bandwidth.enabled)
+    if args.trigger in ("schedule", "watch") and not settings.bandwidth.on_schedule:
+        bandwidth = False
+    selected = registry.select(registry.discover(), args.only, args.skip, bandwidth=bandwidth)
+    if not selected:
+        raise UsageError("no checks selected: --only/--skip leave nothing to run")
+
+    progress = make_progress([c.name for c in selected], quiet=args.quiet, stream=err)
+    host = hostmod.detect()
+    runner = Runner(settings, host, options={"trigger": args.trigger, "bandwidth": bandwidth,
+                                             "lang": lang, "data_dir": str(paths.data_dir())}, progress=progress)
+    old_term = _install(signal.SIGTERM, _on_term)
+    try:
+        result = runner.run(selected, deadline_s)
+    finally:
+        if progress is not None:
+            progress.close()
+        _install(signal.SIGTERM, old_term)
+    # From here on the report must get written: a second Ctrl-C waits for it.
+    old_int = _install(signal.SIGINT, signal.SIG_IGN)
+    old_term = _install(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        return _finish_run(args, settings, host, result, fmt, lang, out, err)
+    finally:
+        _install(signal.SIGINT, old_int)
+        _install(signal.SIGTERM, old_term)
+
+
+def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, result: RunResult,
+                fmt: str, lang: str, out: TextIO, err: TextIO) -> int:
+    report = finish_report(result, settings=settings, host=host, lang=lang, trigger=args.trigger,
+                           redact=not args.no_redact, salt=redaction_salt())
+    saved_path = saved.save_report(report, err)
+    after_run.after_run(after_run.AfterRun(ticket=args.ticket, upload=args.upload, last=args.last,
+                                           push=args.push),
+                        settings, report, err)
+
+    to_stdout = not args.output or args.output == "-"
+    text = _render(report, fmt, lang, out if to_stdout else None)
+    if not to_stdout:
+        try:
+            write_atomic(Path(args.output), text, mode=0o600)
+        except OSError as exc:
+            err.write(f"payprobe: could not write {args.output}: {exc.strerror or exc}\n")
+            return int(ExitStatus.USAGE)
+        if not args.quiet:
+            out.write(_render(report, "text", lang, out))
+    elif not (args.quiet and fmt == "text"):
+        out.write(text)
+    out.flush()
+    if saved_path and not args.quiet:
+        err.write(f"payprobe: report saved to {saved_path}\n")
+    if report["partial"]:
+        return int(ExitStatus.INTERRUPTED)
+    return int(ExitStatus.for_status(report["status"]))
+
+
+def _render(report: dict[str, Any], fmt: str, lang: str, stream: TextIO | None) -> str:
+    colour = fmt == "text" and stream is not None and terminal.use_colour(stream)
+    return render(report, fmt, lang=lang, colour=colour)

@@ -1,0 +1,1 @@
+"""The engine: config, check registry, runner, paths, errors, exit codes, file writing."""
