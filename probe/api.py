@@ -165,7 +165,7 @@ class Check(Protocol):
     version: ClassVar[str]
     description: ClassVar[str]
 
-    def run(self, ctx: CheckContext) -> Outcome: ...
+    def run(self, ctx: CheckContext[Any]) -> Outcome: ...
 
 
 def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from payprobe import __version__
-from payprobe.engine.runner import RunResult
+from payprobe.engine.results import RunResult
 from payprobe.host import HostInfo
 from payprobe.reports import diagnosis, model
 from payprobe.reports.redact import redact_report

@@ -19,7 +19,8 @@ from payprobe.engine.errors import UsageError
 from payprobe.engine.exitcodes import ExitStatus
 from payprobe.engine.files import write_atomic
 from payprobe.engine.locale import resolve_lang
-from payprobe.engine.runner import Interrupted, Runner, RunResult
+from payprobe.engine.results import RunResult
+from payprobe.engine.runner import Interrupted, Runner
 from payprobe.engine.secrets import redaction_salt
 from payprobe.host import HostInfo
 from payprobe.reports.pipeline import finish_report

@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from payprobe import classify as fc
@@ -25,47 +25,16 @@ from payprobe.api import (
     Blackboard,
     CheckCancelled,
     CheckContext,
-    Finding,
-    Metric,
     Outcome,
 )
 from payprobe.engine.registry import RUN_LAST, LoadedCheck
+from payprobe.engine.results import CheckResult, RunResult
 
 # Checks see a deadline this much earlier than the runner enforces, so a check
 # that honours ctx.timeout() has time to build its outcome and is not cut off.
 SOFT_MARGIN_S = 0.25
 # What a run-last check (bandwidth) gets on top of the run budget, unless it says otherwise.
 RUN_LAST_DEFAULT_S = 45.0
-
-
-@dataclass
-class CheckResult:
-    name: str
-    version: str
-    status: str
-    duration_s: float
-    summary: str = ""
-    metrics: list[Metric] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "version": self.version, "status": self.status,
-            "duration_s": round(self.duration_s, 4), "summary": self.summary,
-            "metrics": [m.to_dict() for m in self.metrics],
-            "findings": [f.to_dict() for f in self.findings],
-            "evidence": self.evidence, "error": self.error,
-        }
-
-
-@dataclass
-class RunResult:
-    started_at: float          # wall clock, time.time()
-    duration_s: float
-    results: list[CheckResult]
-    partial: bool = False
 
 
 class Progress(Protocol):
