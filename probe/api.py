@@ -14,7 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+from payprobe.host import HostInfo, detect
+from payprobe.settings import Settings
 
 # Check statuses (DESIGN §5).
 OK = "ok"
@@ -27,7 +30,8 @@ CHECK_STATUSES = (OK, WARN, FAIL, ERROR, TIMEOUT, SKIPPED)
 
 # Finding severities. "info" findings are evidence that does not degrade a run.
 SEVERITIES = ("info", "warn", "fail")
-_SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
+# How bad a severity is, for comparing and ranking (the diagnosis ranks causes with it).
+SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
 
 
 class CheckCancelled(Exception):
@@ -94,7 +98,7 @@ class Outcome:
     def resolved_status(self) -> str:
         if self.status is not None:
             return self.status
-        worst = max((_SEVERITY_RANK[f.severity] for f in self.findings), default=0)
+        worst = max((SEVERITY_RANK[f.severity] for f in self.findings), default=0)
         return {0: OK, 1: WARN, 2: FAIL}[worst]
 
 
@@ -124,17 +128,20 @@ class Blackboard:
             return self._values[key]
 
 
+ConfigT = TypeVar("ConfigT")
+
+
 @dataclass
-class CheckContext:
+class CheckContext(Generic[ConfigT]):
     """Everything a check may use. Built by the runner, one per check."""
 
     name: str
-    config: Any                      # this check's section of the config (frozen dataclass)
-    settings: Any                    # the whole config (endpoints, ca_file, ...)
+    config: ConfigT                  # this check's section of the config (frozen dataclass)
+    settings: Settings               # the whole config (endpoints, ca_file, ...)
     deadline: float                  # time.monotonic() value at which the check is stopped
     cancelled: threading.Event
     shared: Blackboard
-    host: Any = None                 # payprobe.host.HostInfo
+    host: HostInfo = field(default_factory=detect)
     options: Mapping[str, Any] = field(default_factory=dict)  # run options: trigger, bandwidth...
 
     def remaining(self) -> float:
@@ -168,7 +175,7 @@ class Check(Protocol):
     def run(self, ctx: CheckContext[Any]) -> Outcome: ...
 
 
-def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext,
+def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext[Any],
              *, max_workers: int = 16) -> list[Any]:
     """Run ``fn(item)`` for every item in daemon threads, within the check's deadline.
 
@@ -209,6 +216,6 @@ def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext,
 
 
 __all__ = [
-    "CHECK_STATUSES", "ERROR", "FAIL", "OK", "SEVERITIES", "SKIPPED", "TIMEOUT", "WARN",
+    "CHECK_STATUSES", "ERROR", "FAIL", "OK", "SEVERITIES", "SEVERITY_RANK", "SKIPPED", "TIMEOUT", "WARN",
     "Blackboard", "Check", "CheckCancelled", "CheckContext", "Finding", "Metric", "Outcome", "parallel",
 ]

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -40,23 +41,24 @@ def resolve(host: str, port: int, *, timeout: float, family: int = 0) -> list[st
     getaddrinfo() cannot be interrupted, so it runs in a daemon thread; on
     timeout that thread is abandoned and ``socket.gaierror(EAI_AGAIN)`` raised.
     """
-    box: dict[str, object] = {}
+    answers: list[tuple[Any, ...]] = []
+    errors: list[BaseException] = []
     done = threading.Event()
 
     def work() -> None:
         try:
-            box["v"] = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+            answers.extend(socket.getaddrinfo(host, port, family, socket.SOCK_STREAM))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["e"] = exc
+            errors.append(exc)
         done.set()
 
     threading.Thread(target=work, daemon=True, name=f"resolve-{host}").start()
     if not done.wait(max(0.0, timeout)):
         raise socket.gaierror(getattr(socket, "EAI_AGAIN", -3), "name resolution timed out")
-    if "e" in box:
-        raise box["e"]  # type: ignore[misc]
+    if errors:
+        raise errors[0]
     seen: list[str] = []
-    for *_, sockaddr in box["v"]:  # type: ignore[union-attr]
+    for *_, sockaddr in answers:
         if sockaddr[0] not in seen:
             seen.append(sockaddr[0])
     return seen
@@ -239,7 +241,7 @@ def fetch(url: str, *, timeout: float, method: str = "GET", read_body: int = 0,
         if parts.scheme == "https":
             ctx = context or tls_context()
             sock, result.tls_s = tls_handshake(sock, host, context=ctx, timeout=left())
-            result.tls_version = sock.version()  # type: ignore[attr-defined]
+            result.tls_version = sock.version()
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query

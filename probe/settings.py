@@ -9,16 +9,22 @@ it validates against.
 
 from __future__ import annotations
 
+import copy
 import types
 from dataclasses import dataclass, field, fields, is_dataclass
+from functools import partial
 from typing import Any
 
+# More samples per endpoint than this measures nothing new and floods the path.
+MAX_SAMPLES = 100
 
-def _opt(default: Any, *, minimum: float | None = None, choices: tuple[str, ...] | None = None,
-         doc: str = "") -> Any:
-    meta = {"min": minimum, "choices": choices, "doc": doc}
+
+def _opt(default: Any, *, minimum: float | None = None, maximum: float | None = None,
+         choices: tuple[str, ...] | None = None, doc: str = "") -> Any:
+    # The engine validates against this metadata (payprobe.engine.config).
+    meta = {"min": minimum, "max": maximum, "choices": choices, "doc": doc}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+        return field(default_factory=partial(copy.copy, default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -44,8 +50,8 @@ class Endpoint:
 class ConnectivityConfig:
     check_urls: list[str] = _opt([])
     weak_signal_dbm: float = -75.0
-    termux_api_timeout_s: float = _opt(4.0, minimum=0.1)
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    termux_api_timeout_s: float = _opt(4.0, minimum=0.1, maximum=60.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ class DnsConfig:
     names: list[str] = _opt([])
     resolvers: list[Resolver] = _opt([])
     slow_ms: float = _opt(300.0, minimum=0.0)
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ class TlsConfig:
     slow_ms: float = _opt(800.0, minimum=0.0)
     expiry_warn_days: float = _opt(14.0, minimum=0.0)
     targets: list[str] = _opt([], doc="host or host:port; empty: the https endpoints")
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
@@ -70,25 +76,25 @@ class ClockConfig:
     http_date_urls: list[str] = _opt([])
     warn_s: float = _opt(30.0, minimum=0.0)
     fail_s: float = _opt(300.0, minimum=0.0)
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
 class LatencyConfig:
-    samples: int = _opt(5, minimum=1)
+    samples: int = _opt(5, minimum=1, maximum=MAX_SAMPLES)
     warn_ms: float = _opt(300.0, minimum=0.0)
     fail_ms: float = _opt(1000.0, minimum=0.0)
     loss_warn_ratio: float = _opt(0.1, minimum=0.0)
     loss_fail_ratio: float = _opt(0.5, minimum=0.0)
     icmp: bool = True
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
 class ProxyConfig:
     local_ports: list[int] = _opt([])
-    connect_timeout_s: float = _opt(0.3, minimum=0.01)
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    connect_timeout_s: float = _opt(0.3, minimum=0.01, maximum=60.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ class BandwidthConfig:
     low_download_bps: float = _opt(2_000_000.0, minimum=0.0)
     low_upload_bps: float = _opt(500_000.0, minimum=0.0)
     on_schedule: bool = False
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class DeviceConfig:
     low_storage_mb: float = _opt(500.0, minimum=0.0)
     low_battery_percent: float = _opt(15.0, minimum=0.0)
     high_load_per_cpu: float = _opt(2.0, minimum=0.0)
-    timeout_s: float = _opt(0.0, minimum=0.0)
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ class UploadConfig:
 
 @dataclass(frozen=True)
 class Settings:
-    deadline_s: float = _opt(20.0, minimum=0.5)
+    deadline_s: float = _opt(20.0, minimum=0.5, maximum=3600.0)
     lang: str = _opt("auto", choices=("auto", "en", "zh"))
     ca_file: str = ""
     connectivity: ConnectivityConfig = field(default_factory=ConnectivityConfig)

@@ -46,10 +46,10 @@ def test_arrays_replace_the_default_whole(tmp_path):
     ("[clock]\nntp_server = [\"a\"]\n", 'clock.ntp_server: unknown key (did you mean "ntp_servers"?)'),
     ("dedline_s = 3\n", 'dedline_s: unknown key (did you mean "deadline_s"?)'),
     ("[connectivity]\ncheck_urls = [\"https://x.test/\"]\n", "expected a plain http:// URL"),
-    ("[[endpoints]]\nname = \"a\"\nurl = \"ftp://x\"\n", "endpoints[0].url: expected an http(s) URL"),
+    ("[[endpoints]]\nname = \"a\"\nurl = \"ftp://x\"\n", "endpoints[0].url: expected a http:// or https:// URL, got 'ftp://x'"),
     ("[[endpoints]]\nurl = \"https://x.test/\"\n", "endpoints[0].name: missing required key"),
     ("lang = \"fr\"\n", "lang: expected one of auto, en, zh"),
-    ("[dns]\nresolvers = [{ name = \"d\", protocol = \"doh\" }]\n", "protocol doh needs url"),
+    ("[dns]\nresolvers = [{ name = \"d\", protocol = \"doh\" }]\n", "dns.resolvers[0].url: expected a https:// URL, got ''"),
     ("[clock]\nwarn_s = 100\nfail_s = 10\n", "clock.fail_s: expected a value >= clock.warn_s"),
     ("dns = 3\n", "dns: expected a table, got 3"),
 ])

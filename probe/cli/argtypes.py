@@ -7,7 +7,11 @@ from collections.abc import Callable
 
 
 def csv_list(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+    """ "a,b" -> ["a", "b"]; an empty list ("," or "") is an error, never "all of them"."""
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected one or more names separated by commas, got {value!r}")
+    return items
 
 
 def positive_seconds(value: str) -> float:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -14,10 +12,9 @@ from payprobe.agent import after_run, saved
 from payprobe.cli import options, terminal
 from payprobe.cli.argtypes import int_at_least
 from payprobe.cli.progress import make_progress
-from payprobe.engine import paths, registry
+from payprobe.engine import files, paths, registry
 from payprobe.engine.errors import UsageError
 from payprobe.engine.exitcodes import ExitStatus
-from payprobe.engine.files import write_atomic
 from payprobe.engine.locale import resolve_lang
 from payprobe.engine.results import RunResult
 from payprobe.engine.runner import Interrupted, Runner
@@ -25,6 +22,7 @@ from payprobe.engine.secrets import redaction_salt
 from payprobe.host import HostInfo
 from payprobe.reports.pipeline import finish_report
 from payprobe.reports.render import FORMATS, render
+from payprobe.reports.types import Report
 from payprobe.settings import Settings
 
 TRIGGERS = ("manual", "schedule", "watch", "ticket", "test")
@@ -49,19 +47,6 @@ def configure(name: str, run: argparse.ArgumentParser) -> None:
     run.set_defaults(handler=cmd_run)
 
 
-def _check_output_writable(output: str | None) -> None:
-    if not output or output == "-":
-        return
-    target = Path(output)
-    parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise UsageError(f"--output {output}: is a directory")
-    if not parent.is_dir():
-        raise UsageError(f"--output {output}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise UsageError(f"--output {output}: not writable")
-
-
 def _install(sig: int, handler: Any) -> Any:
     try:
         return signal.signal(sig, handler)
@@ -76,7 +61,8 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = options.load_settings(args.config)
     deadline_s = args.deadline if args.deadline is not None else settings.deadline_s
-    _check_output_writable(args.output)
+    if args.output and args.output != "-":
+        files.check_output_path(args.output)
     fmt = args.format or ("json" if args.output and args.output != "-" and
                           args.output.endswith(".json") else "text")
     lang = resolve_lang(args.lang, settings.lang)
@@ -121,7 +107,7 @@ def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, re
     text = _render(report, fmt, lang, out if to_stdout else None)
     if not to_stdout:
         try:
-            write_atomic(Path(args.output), text, mode=0o600)
+            files.write_output(args.output, text)
         except OSError as exc:
             err.write(f"payprobe: could not write {args.output}: {exc.strerror or exc}\n")
             return int(ExitStatus.USAGE)
@@ -137,6 +123,6 @@ def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, re
     return int(ExitStatus.for_status(report["status"]))
 
 
-def _render(report: dict[str, Any], fmt: str, lang: str, stream: TextIO | None) -> str:
+def _render(report: Report, fmt: str, lang: str, stream: TextIO | None) -> str:
     colour = fmt == "text" and stream is not None and terminal.use_colour(stream)
     return render(report, fmt, lang=lang, colour=colour)

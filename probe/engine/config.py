@@ -7,6 +7,7 @@ was expected, e.g. ``config.toml: dns.slow_ms: expected a number, got "fast"``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import sys
 import typing
@@ -14,6 +15,7 @@ from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from payprobe.engine import validate
 from payprobe.engine.errors import ConfigError
 from payprobe.engine.files import read_input
 from payprobe.settings import (
@@ -38,6 +40,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+# A config larger than this is not one a person wrote.
+MAX_CONFIG_BYTES = 1 << 20
 # The built-in profile lives at the package root (probe/defaults.toml).
 DEFAULTS_PATH = Path(__file__).resolve().parent.parent / "defaults.toml"
 
@@ -52,7 +56,7 @@ __all__ = [
 
 
 def parse_toml(path: Path) -> dict[str, Any]:
-    raw = read_input(path, "a TOML config file", ConfigError)
+    raw = read_input(path, "a TOML config file", ConfigError, max_bytes=MAX_CONFIG_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -61,6 +65,8 @@ def parse_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -87,44 +93,11 @@ def load(path: str | Path | None = None, *, overrides: dict[str, Any] | None = N
     if overrides:
         data = merge(data, overrides)
     settings = _build(Settings, data, source, "")
-    _check_semantics(settings, source)
+    validate.check_semantics(settings, source)
     return _with_source(settings, source)
 
 
-def _check_semantics(s: Settings, source: str) -> None:
-    """Rules that span keys: what a type check alone cannot see."""
-    from urllib.parse import urlsplit
-
-    for i, r in enumerate(s.dns.resolvers):
-        where = f"{source}: dns.resolvers[{i}]"
-        if r.protocol == "doh":
-            if urlsplit(r.url).scheme != "https":
-                raise ConfigError(f"{where}: protocol doh needs url = \"https://...\"")
-        elif not r.address:
-            raise ConfigError(f"{where}: protocol {r.protocol} needs address = \"ip\" or \"ip:port\"")
-    for i, e in enumerate(s.endpoints):
-        parts = urlsplit(e.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{source}: endpoints[{i}].url: expected an http(s) URL, got {e.url!r}")
-    names = [e.name for e in s.endpoints]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"{source}: endpoints: duplicate name {dupes[0]!r} (names label the metrics)")
-    for i, url in enumerate(s.connectivity.check_urls):
-        if urlsplit(url).scheme != "http":
-            raise ConfigError(f"{source}: connectivity.check_urls[{i}]: expected a plain http:// URL "
-                              f"(a portal can only intercept plain HTTP), got {url!r}")
-    for i, port in enumerate(s.proxy.local_ports):
-        if not 0 < port < 65536:
-            raise ConfigError(f"{source}: proxy.local_ports[{i}]: expected a port 1-65535, got {port}")
-    if s.clock.fail_s < s.clock.warn_s:
-        raise ConfigError(f"{source}: clock.fail_s: expected a value >= clock.warn_s ({s.clock.warn_s:g})")
-    if s.latency.fail_ms < s.latency.warn_ms:
-        raise ConfigError(f"{source}: latency.fail_ms: expected a value >= latency.warn_ms ({s.latency.warn_ms:g})")
-
-
 def _with_source(settings: Settings, source: str) -> Settings:
-    import dataclasses
     return dataclasses.replace(settings, source=source)
 
 
@@ -174,7 +147,7 @@ def _join(prefix: str, key: str | int) -> str:
 
 def _convert(tp: Any, value: Any, source: str, path: str, meta: Any, *, partial: bool) -> Any:
     origin = typing.get_origin(tp)
-    if is_dataclass(tp):
+    if isinstance(tp, type) and is_dataclass(tp):
         return _build(tp, value, source, path, partial=partial)
     if origin is list:
         (item_tp,) = typing.get_args(tp)
@@ -201,6 +174,9 @@ def _convert(tp: Any, value: Any, source: str, path: str, meta: Any, *, partial:
     minimum = meta.get("min") if meta else None
     if minimum is not None and value < minimum:
         raise ConfigError(f"{source}: {path}: expected a number >= {minimum:g}, got {value:g}")
+    maximum = meta.get("max") if meta else None
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{source}: {path}: expected a number <= {maximum:g}, got {value:g}")
     choices = meta.get("choices") if meta else None
     if choices and value not in choices:
         raise ConfigError(f"{source}: {path}: expected one of {', '.join(choices)}, got {_describe(value)}")

@@ -175,8 +175,8 @@ class Runner:
                 try:
                     job, res = out.get(timeout=max(0.0, wait)) if wait > 0 else out.get_nowait()
                 except queue.Empty:
-                    job, res = None, None
-                if job is not None and res is not None:
+                    pass
+                else:
                     if not job.done:
                         self._finish(job, res, results)
                     continue

@@ -2,42 +2,79 @@
 
 Tokens in redacted reports (``addr-3f9a2c``) are salted hashes, so the same
 address gets the same token across this device's runs and nobody else can
-recompute them. When the data dir is not writable a per-process salt is used
-(tokens then differ per run).
+recompute them. The salt file holds 32 hex digits. It is created complete (a
+temp file linked into place), so another process never reads it half written;
+one that is empty, short or not hex is replaced, never used: an empty salt
+would make the tokens plain hashes anyone can recompute. When the data dir is
+not writable, a per-process salt is used (tokens then differ per run).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import tempfile
+from pathlib import Path
 
-from payprobe.engine import paths
+from payprobe.engine import files, paths
 
+SALT_BYTES = 16
+_VALID = re.compile(rb"[0-9a-f]{%d}" % (2 * SALT_BYTES))
 _PROCESS_SALT: bytes | None = None
 
 
 def _process_salt() -> bytes:
     global _PROCESS_SALT
     if _PROCESS_SALT is None:
-        _PROCESS_SALT = secrets.token_bytes(16)
+        _PROCESS_SALT = secrets.token_bytes(SALT_BYTES)
     return _PROCESS_SALT
 
 
-def redaction_salt() -> bytes:
-    """The salt: created once, 0600, in the data dir."""
-    path = paths.data_dir() / "redact-salt"
+def _read(path: Path) -> bytes | None:
     try:
+        raw = path.read_bytes()[: 4 * SALT_BYTES].strip()
+    except FileNotFoundError:
+        return None
+    return bytes.fromhex(raw.decode("ascii")) if _VALID.fullmatch(raw) else None
+
+
+def _create(path: Path, *, replace: bool) -> bytes:
+    value = secrets.token_hex(SALT_BYTES)
+    files.private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".redact-salt.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(value + "\n")
+        os.chmod(tmp, files.PRIVATE_FILE_MODE)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)   # fails if another process created it first: use theirs
+    finally:
         try:
-            return bytes.fromhex(path.read_text(encoding="ascii").strip())
-        except (FileNotFoundError, ValueError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            value = secrets.token_hex(16)
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+    return bytes.fromhex(value)
+
+
+def redaction_salt(path: Path | None = None) -> bytes:
+    """The device's salt: created once, 0600, in the data dir."""
+    path = path or paths.data_dir() / "redact-salt"
+    try:
+        if path.is_symlink():
+            raise files.UnsafePathError(f"{path}: is a symlink")
+        salt = _read(path)
+        if salt is not None:
+            return salt
+        if not path.exists():
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process won the race: use its salt
-                return bytes.fromhex(path.read_text(encoding="ascii").strip())
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(value + "\n")
-            return bytes.fromhex(value)
-    except OSError:
+                return _create(path, replace=False)
+            except FileExistsError:
+                salt = _read(path)
+                if salt is not None:
+                    return salt
+        return _create(path, replace=True)   # empty, short or corrupt: never use it
+    except (OSError, UnicodeDecodeError, ValueError):
         return _process_salt()
