@@ -1,10 +1,11 @@
 """Certificate facts shared by the tls and endpoints checks.
 
-The chain comes from the handshake itself (DER bytes), parsed with
-``cryptography`` when it is installed (a dependency of trustme; on Termux
-``pkg install python-cryptography``). Without it we degrade to what the ssl
-module gives: its dict form for a verified peer, and only the fingerprint for
-an unverified one (ssl returns an empty dict when nothing was verified).
+The chain comes from the handshake itself (DER bytes), read by payprobe's own
+DER reader (checks/_der.py, standard library only), so a plain ``pip install``
+on a phone names the issuer of an intercepting certificate as well as a laptop
+with ``cryptography`` does. Only a certificate that reader refuses is handed to
+``cryptography`` (when installed), then to the ssl module's dict form (which
+exists for a verified peer only); failing those, only the fingerprint is known.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from payprobe.checks import _der
 
 # Substrings of an issuer (CN/O/OU) that name a known interception tool, so the
 # report can say who answered instead of just "unknown authority".
@@ -113,26 +116,48 @@ def chain_der(tls: ssl.SSLSocket) -> list[bytes]:
 
 def parse(der: bytes, fallback: dict[str, Any] | None = None) -> CertInfo:
     """Parse one DER certificate; ``fallback`` is ssl's dict form if we have it."""
-    info = CertInfo(sha256=hashlib.sha256(der).hexdigest())
+    sha256 = hashlib.sha256(der).hexdigest()
+    try:
+        return _from_der(sha256, _der.parse_certificate(der))
+    except _der.DerError:
+        pass
+    info = _with_cryptography(sha256, der)
+    if info is None:
+        info = CertInfo(sha256=sha256)
+        if fallback:
+            _from_ssl_dict(info, fallback)
+    return info
+
+
+def _from_der(sha256: str, cert: _der.Certificate) -> CertInfo:
+    return CertInfo(sha256=sha256, subject=cert.subject.rfc4514(), issuer=cert.issuer.rfc4514(),
+                    issuer_cn=cert.issuer.first(_der.COMMON_NAME),
+                    issuer_o=cert.issuer.first(_der.ORGANIZATION),
+                    sans=[*cert.dns_names, *cert.ip_addresses], not_before=cert.not_before,
+                    not_after=cert.not_after, self_signed=cert.issuer == cert.subject, parsed=True)
+
+
+def _with_cryptography(sha256: str, der: bytes) -> CertInfo | None:
+    """cryptography's reading of ``der``, if it is installed and accepts it."""
     try:
         from cryptography import x509
     except ImportError:
-        if fallback:
-            _from_ssl_dict(info, fallback)
-        return info
+        return None
     import warnings
+    info = CertInfo(sha256=sha256)
     with warnings.catch_warnings():
         # A hostile certificate (negative serial, 10 KB CN) makes cryptography warn;
         # that must not reach the person's terminal. What matters is in the report.
         warnings.simplefilter("ignore")
         try:
-            cert = x509.load_der_x509_certificate(der)
-        except ValueError:
-            return info
-        return _fill(info, cert)
+            # Extensions are parsed lazily, inside _fill: keep it under the same guard.
+            _fill(info, x509.load_der_x509_certificate(der))
+        except (ValueError, x509.DuplicateExtension):
+            return None
+    return info
 
 
-def _fill(info: CertInfo, cert: Any) -> CertInfo:
+def _fill(info: CertInfo, cert: Any) -> None:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -158,7 +183,6 @@ def _fill(info: CertInfo, cert: Any) -> CertInfo:
     except x509.ExtensionNotFound:
         pass
     info.parsed = True
-    return info
 
 
 def _from_ssl_dict(info: CertInfo, d: dict[str, Any]) -> None:
