@@ -7,16 +7,17 @@ check as a whole is skipped only when nothing could be read.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
 
 from payprobe.api import CheckContext, Finding, Metric, Outcome
-from payprobe.sources import SourceLog
+from payprobe.checks._optional import PSUTIL_MISSING, load_psutil
+from payprobe.settings import DeviceConfig
+from payprobe.sources import SourceLog, run_termux_api
 
 MB = 1024 * 1024
 
@@ -27,17 +28,14 @@ class DeviceCheck:
     description: ClassVar[str] = "CPU load, free memory and storage, battery (psutil, termux-api)"
     timeout_s: ClassVar[float] = 8.0
 
-    def run(self, ctx: CheckContext) -> Outcome:
-        try:
-            import psutil
-        except ImportError:
-            psutil = None
+    def run(self, ctx: CheckContext[DeviceConfig]) -> Outcome:
+        psutil = load_psutil()
         out = Outcome()
         src = SourceLog()
         read = src.read
 
         if psutil is None:
-            src.skip("psutil", "psutil is not installed (Termux: pkg install python-psutil)")
+            src.skip("psutil", PSUTIL_MISSING)
         else:
             self._load(ctx, out, read, psutil)
             self._memory(ctx, out, read, psutil)
@@ -70,7 +68,8 @@ class DeviceCheck:
             bits.append(f"load {by_name['load_per_cpu']:.2f}/CPU")
         return bits
 
-    def _load(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+    def _load(self, ctx: CheckContext[DeviceConfig], out: Outcome, read: Callable[..., Any],
+              psutil: ModuleType) -> None:
         load = read("load", psutil.getloadavg)
         cpus = psutil.cpu_count() or 1
         if load is None:
@@ -84,7 +83,8 @@ class DeviceCheck:
                 data={"load1": load[0], "cpus": cpus, "load_per_cpu": round(per_cpu, 3),
                       "threshold_per_cpu": ctx.config.high_load_per_cpu}))
 
-    def _memory(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+    def _memory(self, ctx: CheckContext[DeviceConfig], out: Outcome, read: Callable[..., Any],
+                psutil: ModuleType) -> None:
         mem = read("memory", psutil.virtual_memory)
         if mem is None:
             return
@@ -97,7 +97,7 @@ class DeviceCheck:
                 data={"available_mb": round(mem.available / MB),
                       "threshold_mb": ctx.config.low_memory_mb}))
 
-    def _connections(self, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+    def _connections(self, out: Outcome, read: Callable[..., Any], psutil: ModuleType) -> None:
         conns = read("connections", lambda: psutil.net_connections(kind="inet"))
         if conns is None:
             return
@@ -113,7 +113,7 @@ class DeviceCheck:
                              "connections_without_process": unattributed,
                              "lower_bound": unattributed > 0})
 
-    def _storage(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any]) -> None:
+    def _storage(self, ctx: CheckContext[DeviceConfig], out: Outcome, read: Callable[..., Any]) -> None:
         # The storage payprobe and the apps write to: the data dir the runner
         # names, else the home folder (on Android both sit on the data partition).
         folder = Path(str(ctx.options.get("data_dir") or Path.home()))
@@ -129,7 +129,8 @@ class DeviceCheck:
                 f"only {usage.free / MB:.0f} MB of storage free; apps cannot update or cache",
                 data={"free_mb": round(usage.free / MB), "threshold_mb": ctx.config.low_storage_mb}))
 
-    def _battery(self, ctx: CheckContext, out: Outcome, read: Callable[..., Any], psutil: Any) -> None:
+    def _battery(self, ctx: CheckContext[DeviceConfig], out: Outcome, read: Callable[..., Any],
+                 psutil: ModuleType | None) -> None:
         battery: dict[str, Any] | None = None
         if ctx.host is not None and ctx.host.termux and shutil.which("termux-battery-status"):
             battery = read("battery", lambda: _termux_battery(ctx))
@@ -158,15 +159,14 @@ class DeviceCheck:
                       "plugged": bool(plugged), "power_saving": battery.get("power_saving")}))
 
 
-def _termux_battery(ctx: CheckContext) -> dict[str, Any]:
-    """termux-battery-status prints JSON; termux-api can take seconds, so cap it."""
-    proc = subprocess.run(["termux-battery-status"], capture_output=True, text=True,
-                          timeout=ctx.timeout(5.0), check=False,
-                          env={**os.environ, "LC_ALL": "C"})
-    data = json.loads(proc.stdout or "{}")
+def _termux_battery(ctx: CheckContext[DeviceConfig]) -> dict[str, Any]:
+    """termux-battery-status's answer; termux-api can take seconds, or hang.
+
+    One knob caps every termux-api call: ``connectivity.termux_api_timeout_s``.
+    """
+    cap_s = float(ctx.settings.connectivity.termux_api_timeout_s)
+    data = run_termux_api("termux-battery-status", ctx.timeout(cap_s))
     plugged = str(data.get("plugged", "")).upper()
-    if not isinstance(data, dict):
-        raise ValueError("termux-battery-status did not print a JSON object")
     return {"percentage": data.get("percentage"),
             "plugged": plugged not in ("", "UNPLUGGED"),
             "status": data.get("status"),
@@ -174,7 +174,7 @@ def _termux_battery(ctx: CheckContext) -> dict[str, Any]:
             "power_saving": data.get("power_saving")}
 
 
-def _android_power_saving(ctx: CheckContext) -> bool | None:
+def _android_power_saving(ctx: CheckContext[DeviceConfig]) -> bool | None:
     """Battery saver state from Android's settings (global low_power), when readable.
 
     termux-battery-status does not report it; `settings` is readable from Termux on

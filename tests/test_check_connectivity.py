@@ -21,13 +21,9 @@ import pytest
 from payprobe import classify as fc
 from payprobe import net
 from payprobe.api import Blackboard, CheckContext, Outcome
-from payprobe.checks import connectivity
-from payprobe.checks.connectivity import (
-    ConnectivityCheck,
-    guess_type,
-    parse_proc_ipv6_route,
-    parse_proc_route,
-)
+from payprobe.checks import _route, connectivity
+from payprobe.checks._interfaces import guess_type
+from payprobe.checks.connectivity import ConnectivityCheck
 from payprobe.engine import config
 from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
@@ -136,7 +132,6 @@ def fake(monkeypatch) -> FakePsutil:
     f = FakePsutil()
     f.install(monkeypatch)
     monkeypatch.setattr(connectivity, "default_route", lambda ctx: dict(ROUTE_OK))
-    monkeypatch.setattr(connectivity, "LINK_SAMPLE_MIN_S", 0.0)
     # No termux-api here unless a test puts fake commands on PATH.
     monkeypatch.setenv("PATH", "/nonexistent-payprobe-path")
     return f
@@ -189,27 +184,6 @@ def test_guess_type_when_common_names_gives_kind():
     assert guess_type("utun3") == "vpn"
     assert guess_type("lo") == "loopback"
     assert guess_type("veth1") == "other"
-
-
-PROC_ROUTE = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
-eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
-eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
-"""
-PROC_ROUTE_NO_DEFAULT = PROC_ROUTE.splitlines()[0] + "\n" + PROC_ROUTE.splitlines()[2] + "\n"
-V6_DEFAULT = ("00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
-              "fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0\n")
-V6_UNREACHABLE = ("00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
-                  "00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n")
-
-
-def test_parse_proc_route_when_default_present_gives_interface():
-    assert parse_proc_route(PROC_ROUTE) == ["eth0"]
-    assert parse_proc_route(PROC_ROUTE_NO_DEFAULT) == []
-
-
-def test_parse_proc_ipv6_route_when_only_unreachable_default_gives_none():
-    assert parse_proc_ipv6_route(V6_DEFAULT) == ["eth0"]
-    assert parse_proc_ipv6_route(V6_UNREACHABLE) == []
 
 
 # ---------------------------------------------------------------- captive portal / online
@@ -320,6 +294,54 @@ def test_connectivity_when_counters_steady_reports_no_link_errors(fake, http_bas
     assert "net.link_errors" not in codes(out)
 
 
+def test_connectivity_link_counters_when_run_span_the_check_urls_in_one_window(
+        fake, http_base, monkeypatch):
+    # No fixed wait: the first reading comes before the check URLs are asked, the
+    # second after they answered, and the window is what that took.
+    events: list[str] = []
+    monkeypatch.setattr(psutil, "net_io_counters",
+                        lambda pernic=False: (events.append("counters"), {"wlan0": io()})[1])
+    real_fetch = net.fetch
+    monkeypatch.setattr(net, "fetch", lambda *a, **k: (events.append("fetch"), real_fetch(*a, **k))[1])
+    out = run_check([f"{http_base}/generate_204"])
+    assert events == ["counters", "fetch", "counters"]
+    (window,) = [e for e in out.evidence if e.get("what") == "link_counters"]
+    assert window["window_s"] >= 0 and window["deltas"] == [
+        {"interface": "wlan0", "errors": 0, "drops": 0}]
+
+
+class NoWaiting(threading.Event):
+    """A cancel event that fails the test if the check sleeps on it."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise AssertionError(f"the check waited {timeout} s on its cancel event")
+
+
+def test_connectivity_when_run_waits_on_nothing_between_counter_readings(fake, http_base, monkeypatch):
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"the check slept {seconds} s")
+
+    settings = config.load(overrides={"connectivity": {"check_urls": [f"{http_base}/generate_204"]}})
+    ctx = CheckContext(name="connectivity", config=settings.section("connectivity"),
+                       settings=settings, deadline=time.monotonic() + 8.0,
+                       cancelled=NoWaiting(), shared=Blackboard(), host=LINUX)
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    out = ConnectivityCheck().run(ctx)
+    assert internet(out) is True
+    assert [e for e in out.evidence if e.get("what") == "link_counters"]
+
+
+def test_connectivity_when_offline_keeps_link_counters_out_of_findings(fake, closed_url):
+    # Taking a link down moves its counters: offline explains them, no link-error noise.
+    fake.addrs = {"lo": fake.addrs["lo"], "wlan0": [addr(AF_INET6, "fe80::1")]}
+    fake.counters = [{"wlan0": io()}, {"wlan0": io(err=5, drop=9)}]
+    out = run_check([closed_url])
+    assert finding(out, "net.offline").data == {"reason": "no_interface"}
+    assert "net.link_errors" not in codes(out)
+    (window,) = [e for e in out.evidence if e.get("what") == "link_counters"]
+    assert window["deltas"] == [{"interface": "wlan0", "errors": 5, "drops": 9}]
+
+
 # ---------------------------------------------------------------- AccessDenied (Android)
 
 
@@ -421,9 +443,18 @@ def test_connectivity_when_termux_command_missing_or_slow_lists_skipped(termux_b
     put_command(termux_bin, "termux-wifi-connectioninfo", "sleep 5")
     out = run_check([f"{http_base}/generate_204"], host=TERMUX, termux_api_timeout_s=0.3)
     sources = [e for e in out.evidence if e.get("what") == "sources"][0]["sources"]
-    assert "timed out" in sources["wifi"]
+    assert sources["wifi"].startswith("skipped: termux-wifi-connectioninfo did not answer in 0.3 s")
+    assert "Termux:API app installed" in sources["wifi"]
     assert "not found" in sources["telephony"]
     assert internet(out) is True and "net.weak_signal" not in codes(out)
+
+
+def test_connectivity_when_termux_command_fails_silently_lists_skipped_not_ok(termux_bin, http_base):
+    put_command(termux_bin, "termux-wifi-connectioninfo", "exit 1")
+    out = run_check([f"{http_base}/generate_204"], host=TERMUX)
+    sources = [e for e in out.evidence if e.get("what") == "sources"][0]["sources"]
+    assert sources["wifi"].startswith("skipped: termux-wifi-connectioninfo failed (exit 1)")
+    assert not [e for e in out.evidence if e.get("what") == "wifi"]
 
 
 def test_connectivity_when_termux_output_garbage_lists_skipped(termux_bin, http_base):
@@ -452,7 +483,7 @@ def test_default_route_on_this_host_gives_booleans():
     ctx = CheckContext(name="connectivity", config=None, settings=None,
                        deadline=time.monotonic() + 3, cancelled=threading.Event(),
                        shared=Blackboard(), host=LINUX)
-    route = connectivity.default_route(ctx)
+    route = _route.default_route(ctx)
     assert isinstance(route["ipv4"], bool) and isinstance(route["ipv6"], bool)
     assert route["method"] in ("proc", "route_get", "udp_connect")
 

@@ -118,6 +118,38 @@ def test_device_when_termux_battery_status_prints_garbage_skips_battery(fake_bat
     assert "device.low_battery" not in codes(outcome)
 
 
+def test_device_when_termux_battery_status_exits_1_silently_skips_battery_with_reason(
+        tmp_path: Path, monkeypatch) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "termux-battery-status"
+    script.write_text("#!/bin/sh\nexit 1\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    outcome = run({"low_battery_percent": 100.0}, host=TERMUX)
+    reason = sources(outcome)["battery"]
+    assert reason.startswith("skipped: termux-battery-status failed (exit 1) without output")
+    assert "Termux:API app" in reason
+    assert not [e for e in outcome.evidence if e["what"] == "battery"]
+
+
+def test_device_when_termux_battery_status_hangs_skips_battery_at_the_configured_timeout(
+        tmp_path: Path, monkeypatch) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "termux-battery-status"
+    script.write_text("#!/bin/sh\nexec sleep 60\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    settings = config.load(overrides={"device": QUIET, "connectivity": {"termux_api_timeout_s": 0.2}})
+    ctx = CheckContext(name="device", config=settings.device, settings=settings,
+                       deadline=time.monotonic() + 8.0, cancelled=threading.Event(),
+                       shared=Blackboard(), host=TERMUX, options={})
+    outcome = DeviceCheck().run(ctx)
+    assert sources(outcome)["battery"].startswith(
+        "skipped: termux-battery-status did not answer in 0.2 s: is the Termux:API app installed")
+
+
 def test_device_counts_processes_holding_network_connections():
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))

@@ -13,15 +13,10 @@ from typing import Any
 
 import pytest
 from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.checks import _vpn
 from payprobe.checks import proxy as proxy_mod
-from payprobe.checks.proxy import (
-    ProxyCheck,
-    describe_proxy_url,
-    is_vpn_interface,
-    parse_proc_ipv6_route,
-    parse_proc_route,
-    parse_scutil_proxy,
-)
+from payprobe.checks._vpn import is_vpn_interface
+from payprobe.checks.proxy import ProxyCheck, describe_proxy_url, parse_scutil_proxy
 from payprobe.engine import config
 from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
@@ -37,9 +32,9 @@ def clean_env(monkeypatch):
     for var in list(os.environ):
         if var.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy"):
             monkeypatch.delenv(var)
-    monkeypatch.setattr(ProxyCheck, "_interfaces", lambda self, sources: {"lo": True, "eth0": True})
-    monkeypatch.setattr(ProxyCheck, "_default_route_ifaces",
-                        lambda self, ctx, sources, platform: {"eth0"})
+    monkeypatch.setattr(_vpn, "interface_states", lambda sources: {"lo": True, "eth0": True})
+    monkeypatch.setattr(_vpn, "default_route_interfaces",
+                        lambda ctx, sources, platform: {"eth0"})
 
 
 @pytest.fixture
@@ -99,49 +94,6 @@ def test_describe_proxy_url_when_unparseable_is_marked_invalid_without_secrets()
 ])
 def test_is_vpn_interface_when_given_a_name_knows_vpns_from_kernel_tunnels(name, vpn):
     assert is_vpn_interface(name) is vpn
-
-
-def test_parse_proc_route_finds_the_default_route_interface():
-    text = ("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-            "tun0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n"
-            "wlan0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
-            "eth9\t00000000\t0100A8C0\t0202\t0\t0\t0\t00000000\t0\t0\t0\n")
-    assert parse_proc_route(text) == {"tun0"}   # eth9's default is down (no RTF_UP) and reject
-
-
-def test_parse_proc_route_when_vpn_adds_both_half_routes_counts_them_as_default():
-    # Found in the lab: OpenVPN's def1 (0.0.0.0/1 + 128.0.0.0/1 on tun0) takes all
-    # traffic while the Wi-Fi default route stays. One half alone is not "all".
-    header = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-    lo_half = f"00000000\t00000000\t0001\t0\t0\t0\t{_host_hex('128.0.0.0')}\t0\t0\t0\n"
-    hi_half = f"{_host_hex('128.0.0.0')}\t00000000\t0001\t0\t0\t0\t{_host_hex('128.0.0.0')}\t0\t0\t0\n"
-    wifi_default = "wlan0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-    assert parse_proc_route(header + wifi_default + "tun0\t" + lo_half + "tun0\t" + hi_half) == \
-        {"wlan0", "tun0"}
-    assert parse_proc_route(header + wifi_default + "tun0\t" + lo_half + "tun1\t" + hi_half) == {"wlan0"}
-
-
-def test_parse_proc_ipv6_route_when_vpn_adds_both_half_routes_counts_them_as_default():
-    zero = "0" * 32
-    text = (f"{zero} 01 {zero} 00 {zero} 00000400 00000001 00000000 00000001 tun0\n"
-            f"8{'0' * 31} 01 {zero} 00 {zero} 00000400 00000001 00000000 00000001 tun0\n"
-            f"{zero} 01 {zero} 00 {zero} 00000400 00000001 00000000 00000001 wg1\n")
-    assert parse_proc_ipv6_route(text) == {"tun0"}
-
-
-def _host_hex(address: str) -> str:
-    """An IPv4 address as /proc/net/route prints it (host byte order, hex)."""
-    import socket
-    import struct
-    return f"{struct.unpack('=I', socket.inet_aton(address))[0]:08X}"
-
-
-def test_parse_proc_ipv6_route_ignores_the_lo_reject_route():
-    zero = "0" * 32
-    text = (f"{zero} 00 {zero} 00 {zero} 00000400 00000001 00000000 00000003 wg0\n"
-            f"{zero} 00 {zero} 00 {zero} ffffffff 00000001 00000000 00200200 lo\n"
-            f"fe800000000000000000000000000000 40 {zero} 00 {zero} 00000100 00000001 00000000 00000001 eth0\n")
-    assert parse_proc_ipv6_route(text) == {"wg0"}
 
 
 def test_parse_scutil_proxy_reads_enabled_proxies_and_pac():
@@ -258,11 +210,11 @@ def test_proxy_when_nothing_is_found_is_ok_and_states_the_android_limit():
 
 
 def test_vpn_interface_with_the_default_route_warns(monkeypatch):
-    monkeypatch.setattr(ProxyCheck, "_interfaces",
-                        lambda self, sources: {"tun0": True, "tunl0": True, "wlan0": True,
+    monkeypatch.setattr(_vpn, "interface_states",
+                        lambda sources: {"tun0": True, "tunl0": True, "wlan0": True,
                                                "wg1": False})
-    monkeypatch.setattr(ProxyCheck, "_default_route_ifaces",
-                        lambda self, ctx, sources, platform: {"tun0"})
+    monkeypatch.setattr(_vpn, "default_route_interfaces",
+                        lambda ctx, sources, platform: {"tun0"})
     outcome = run([])
     vpn = by_code(outcome, "vpn.interface")
     assert [(f.target, f.data["default_route"]) for f in vpn] == [("tun0", True)]
@@ -270,27 +222,27 @@ def test_vpn_interface_with_the_default_route_warns(monkeypatch):
 
 
 def test_vpn_on_macos_utun_without_the_route_is_not_a_vpn(monkeypatch):
-    monkeypatch.setattr(ProxyCheck, "_interfaces",
-                        lambda self, sources: {"utun0": True, "utun1": True, "en0": True})
-    monkeypatch.setattr(ProxyCheck, "_default_route_ifaces",
-                        lambda self, ctx, sources, platform: {"en0"})
+    monkeypatch.setattr(_vpn, "interface_states",
+                        lambda sources: {"utun0": True, "utun1": True, "en0": True})
+    monkeypatch.setattr(_vpn, "default_route_interfaces",
+                        lambda ctx, sources, platform: {"en0"})
     monkeypatch.setattr(proxy_mod.subprocess, "run",
                         lambda *a, **k: SimpleNamespace(stdout="", returncode=0))
     mac = HostInfo(platform="darwin", termux=False, os="Darwin", python="3.11")
     assert by_code(run([], host=mac), "vpn.interface") == []
-    monkeypatch.setattr(ProxyCheck, "_default_route_ifaces",
-                        lambda self, ctx, sources, platform: {"utun1"})
+    monkeypatch.setattr(_vpn, "default_route_interfaces",
+                        lambda ctx, sources, platform: {"utun1"})
     assert [f.target for f in by_code(run([], host=mac), "vpn.interface")] == ["utun1"]
 
 
 def test_vpn_interface_up_without_default_route_on_linux_still_warns(monkeypatch):
-    monkeypatch.setattr(ProxyCheck, "_interfaces", lambda self, sources: {"wg0": True, "eth0": True})
+    monkeypatch.setattr(_vpn, "interface_states", lambda sources: {"wg0": True, "eth0": True})
     finding = by_code(run([]), "vpn.interface")[0]
     assert finding.data["default_route"] is False
 
 
 def test_vpn_real_sources_on_this_machine_do_not_crash(monkeypatch):
-    monkeypatch.undo()   # the real _interfaces and /proc routes
+    monkeypatch.undo()   # the real interface states and /proc routes
     outcome = ProxyCheck().run(make_ctx([]))
     sources = next(e for e in outcome.evidence if e["what"] == "sources")["sources"]
     assert sources["interfaces"] == "ok" and sources["routes"] == "ok"
@@ -332,7 +284,7 @@ def test_processes_of_known_clients_are_named_in_vpn_findings(monkeypatch):
     psutil = pytest.importorskip("psutil")
     procs = [SimpleNamespace(info={"name": n}) for n in ("bash", "clash-meta", "tailscaled", "xray")]
     monkeypatch.setattr(psutil, "process_iter", lambda attrs=None: iter(procs))
-    monkeypatch.setattr(ProxyCheck, "_interfaces", lambda self, sources: {"tailscale0": True})
+    monkeypatch.setattr(_vpn, "interface_states", lambda sources: {"tailscale0": True})
     outcome = run([])
     assert next(e for e in outcome.evidence if e["what"] == "vpn_processes")["clients"] == \
         ["clash", "tailscaled", "xray"]

@@ -102,8 +102,9 @@ def _sysnet(tmp_path: Path, iface: str, *, wireless: bool, ethernet: bool = Fals
     if ethernet:
         (sys_net / iface / "device").mkdir()
     route = tmp_path / "route"
-    route.write_text("Iface\tDestination\tGateway\tFlags\n"
-                     f"{iface}\t00000000\t0101A8C0\t0003\n{iface}\t0001A8C0\t00000000\t0001\n")
+    route.write_text("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+                     f"{iface}\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+                     f"{iface}\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n")
     return sys_net, route
 
 
@@ -140,6 +141,27 @@ def test_bandwidth_allowed_when_termux_on_wifi_and_battery_low_refuses(
     _fake_cmd(bin_dir, "termux-wifi-connectioninfo", '{"supplicant_state": "DISCONNECTED"}')
     allowed, why = watch.bandwidth_allowed(fake_settings(on_schedule=True))
     assert allowed is False and "Wi-Fi" in why
+
+
+def test_bandwidth_allowed_when_termux_api_hangs_refuses_and_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    hung = bin_dir / "termux-wifi-connectioninfo"
+    hung.write_text("#!/bin/sh\nexec sleep 60\n")
+    hung.chmod(hung.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("TERMUX_VERSION", "0.118")
+    settings = fake_settings(on_schedule=True)
+    settings.connectivity.termux_api_timeout_s = 0.2
+    allowed, why = watch.bandwidth_allowed(settings)
+    assert allowed is False
+    assert "termux-wifi-connectioninfo did not answer in 0.2 s" in why and "Termux:API" in why
+
+
+def test_link_kind_when_route_table_unreadable_is_unknown(tmp_path: Path) -> None:
+    kind, how = watch.link_kind(tmp_path / "sys", tmp_path / "no-such-route-file")
+    assert (kind, how) == ("unknown", "no default route found")
 
 
 # ------------------------------------------------------------------ the loop

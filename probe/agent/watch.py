@@ -10,10 +10,9 @@ writes a partial report and exits 130; then the watch stops.
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,14 +26,19 @@ from typing import Any, TextIO
 from payprobe.agent.schedule import RunLock
 from payprobe.engine.exitcodes import ExitStatus
 from payprobe.host import is_termux
+from payprobe.settings import ConnectivityConfig
+from payprobe.sources import TermuxApiError, ipv4_default_routes, run_termux_api
 
 # A child gets its run deadline plus this (the bandwidth test runs after the deadline,
 # report writing and history take a moment); past that it is stopped.
 CHILD_GRACE_S = 120.0
 CHILD_TERM_WAIT_S = 10.0
-TERMUX_API_TIMEOUT_S = 5.0
-STATUS_BY_EXIT = {0: "healthy", 1: "degraded", 2: "unhealthy", 3: "unknown", 130: "interrupted",
-                  64: "bad usage"}
+# What a child's exit status says about its run (exit statuses of `payprobe run`).
+STATUS_BY_EXIT: dict[int, str] = {
+    ExitStatus.HEALTHY: "healthy", ExitStatus.DEGRADED: "degraded",
+    ExitStatus.UNHEALTHY: "unhealthy", ExitStatus.INTERNAL_ERROR: "unknown",
+    ExitStatus.INTERRUPTED: "interrupted", ExitStatus.USAGE: "bad usage",
+}
 
 
 @dataclass
@@ -82,36 +86,22 @@ class RunOptions:
 # ------------------------------------------------------------------ bandwidth gate
 
 
-def _termux_json(command: str, timeout_s: float) -> dict[str, Any] | None:
-    if not shutil.which(command):
-        return None
+def _default_route_interface(route_file: Path) -> str | None:
     try:
-        proc = subprocess.run([command], capture_output=True, text=True, timeout=timeout_s, check=False)
-        data = json.loads(proc.stdout)
-        return data if isinstance(data, dict) else None
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-
-
-def _default_route_interface(route_file: Path = Path("/proc/net/route")) -> str | None:
-    try:
-        lines = route_file.read_text(encoding="ascii", errors="replace").splitlines()[1:]
+        interfaces = ipv4_default_routes(route_file)
     except OSError:  # unreadable on Android
         return None
-    for line in lines:
-        parts = line.split()
-        if len(parts) > 2 and parts[1] == "00000000":
-            return parts[0]
-    return None
+    return interfaces[0] if interfaces else None
 
 
 def link_kind(sys_net: Path = Path("/sys/class/net"), route_file: Path = Path("/proc/net/route"),
-              timeout_s: float = TERMUX_API_TIMEOUT_S) -> tuple[str, str]:
+              timeout_s: float = ConnectivityConfig.termux_api_timeout_s) -> tuple[str, str]:
     """('wifi'|'ethernet'|'cellular'|'unknown', how we know)."""
     if is_termux():
-        info = _termux_json("termux-wifi-connectioninfo", timeout_s)
-        if info is None:
-            return "unknown", "termux-wifi-connectioninfo unavailable (install termux-api)"
+        try:
+            info = run_termux_api("termux-wifi-connectioninfo", timeout_s)
+        except TermuxApiError as exc:
+            return "unknown", str(exc)
         if str(info.get("supplicant_state", "")).upper() == "COMPLETED":
             return "wifi", "termux-wifi-connectioninfo"
         return "cellular", "not connected to Wi-Fi"
@@ -131,12 +121,14 @@ def link_kind(sys_net: Path = Path("/sys/class/net"), route_file: Path = Path("/
     return "unknown", iface
 
 
-def battery_low(threshold_percent: float, timeout_s: float = TERMUX_API_TIMEOUT_S) -> tuple[bool, str]:
+def battery_low(threshold_percent: float,
+                timeout_s: float = ConnectivityConfig.termux_api_timeout_s) -> tuple[bool, str]:
     if is_termux():
-        info = _termux_json("termux-battery-status", timeout_s)
-        if info is None:
-            return False, "battery unknown"
-        percent = float(info.get("percentage", 100))
+        try:
+            info = run_termux_api("termux-battery-status", timeout_s)
+            percent = float(info.get("percentage", 100))
+        except (TermuxApiError, TypeError, ValueError) as exc:
+            return False, f"battery unknown ({exc})"
         charging = str(info.get("plugged", "")).upper() not in ("", "UNPLUGGED")
         return (percent < threshold_percent and not charging), f"battery {percent:.0f}%"
     try:
@@ -156,7 +148,8 @@ def bandwidth_allowed(settings: Any) -> tuple[bool, str]:
     Ethernet, and not on a low battery: a scheduled test must not eat a data plan."""
     if not settings.bandwidth.on_schedule:
         return False, "[bandwidth] on_schedule is false"
-    timeout_s = float(getattr(settings.connectivity, "termux_api_timeout_s", TERMUX_API_TIMEOUT_S))
+    # One knob caps every termux-api call, here as in the checks.
+    timeout_s = float(settings.connectivity.termux_api_timeout_s)
     kind, how = link_kind(timeout_s=timeout_s)
     if kind not in ("wifi", "ethernet"):
         return False, f"not on Wi-Fi or Ethernet ({how})"
@@ -256,7 +249,7 @@ def watch(plan: WatchPlan, options: RunOptions, settings: Any, out: TextIO, err:
     runner.install_signals()
     deadline_s = options.deadline if options.deadline is not None else float(settings.deadline_s)
     done = 0
-    last_code = 0
+    last_code = int(ExitStatus.HEALTHY)
     try:
         while not runner.stop.is_set():
             allowed, why = bandwidth_allowed(settings)
@@ -266,7 +259,7 @@ def watch(plan: WatchPlan, options: RunOptions, settings: Any, out: TextIO, err:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             if argv is None:
                 out.write(f"{stamp}  nothing to run (only bandwidth was selected and it is skipped)\n")
-                last_code = 0
+                last_code = int(ExitStatus.HEALTHY)
             else:
                 last_code = runner.run(argv, deadline_s + CHILD_GRACE_S)
                 out.write(f"{stamp}  run {done + 1}: "
@@ -290,7 +283,7 @@ def watch(plan: WatchPlan, options: RunOptions, settings: Any, out: TextIO, err:
         err.write(f"payprobe watch: stopped by {signal.Signals(runner.signal_received).name} "
                   f"after {done} run(s)\n")
         return int(ExitStatus.INTERRUPTED)
-    return last_code if plan.count == 1 else 0
+    return last_code if plan.count == 1 else int(ExitStatus.HEALTHY)
 
 
 def scheduled_run(options: RunOptions, settings: Any, out: TextIO, err: TextIO,
@@ -305,13 +298,6 @@ def scheduled_run(options: RunOptions, settings: Any, out: TextIO, err: TextIO,
             runner.restore_signals()
         if runner.stop.is_set():
             return int(ExitStatus.INTERRUPTED)
+    # An installed job has no one to read the per-run line: it goes nowhere.
     return watch(WatchPlan(every_s=1.0, count=1, trigger="schedule"), options, settings,
-                 _Null(), err, runner=runner)
-
-
-class _Null:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
+                 io.StringIO(), err, runner=runner)
