@@ -648,11 +648,13 @@ def test_dns_over_https_answers_and_http_errors_are_classified(monkeypatch, ca, 
     port, paths = doh_server
     ca_path = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_path))
-    # doh.test is bootstrapped through the (fake) system resolver, as on Android.
-    fake_system(monkeypatch, {PAY: ["127.0.0.1", "::1"], "doh.test": ["127.0.0.1"]})
+    # Reached at its configured address; the system resolver cannot resolve doh.test.
+    fake_system(monkeypatch, {PAY: ["127.0.0.1", "::1"]})
     settings = config.load(overrides={"ca_file": str(ca_path), "dns": {"names": [PAY], "resolvers": [
-        {"name": "DoH", "url": f"https://doh.test:{port}/dns-query", "protocol": "doh"},
-        {"name": "DoH bad path", "url": f"https://doh.test:{port}/nope", "protocol": "doh"}]}})
+        {"name": "DoH", "url": "https://doh.test/dns-query", "address": f"127.0.0.1:{port}",
+         "protocol": "doh"},
+        {"name": "DoH bad path", "url": "https://doh.test/nope", "address": f"127.0.0.1:{port}",
+         "protocol": "doh"}]}})
     out, _ = run_check(settings)
     answers = {e["type"]: e["answers"] for e in out.evidence
                if e.get("resolver") == "DoH" and e.get("name") == PAY}
