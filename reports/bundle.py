@@ -17,17 +17,18 @@ from typing import Any
 from payprobe.reports import catalog
 from payprobe.reports.redact import redact_report, redact_value
 from payprobe.reports.render import render
+from payprobe.reports.types import Report
 from payprobe.settings import Settings
 
 
-def ticket_code(report: dict[str, Any]) -> str:
+def ticket_code(report: Report) -> str:
     """Run-id prefix + status + top cause, e.g. ``3f9a2c1d-unhealthy-clock_wrong``."""
     causes = [c for c in report.get("causes") or [] if c.get("code") != "inconclusive"]
     top = causes[0]["code"] if causes else "none"
     return f"{str(report.get('run_id', ''))[:8]}-{report.get('status', 'unknown')}-{top}"
 
 
-def _summary_txt(report: dict[str, Any], code: str, lang: str, *, re_redacted: bool) -> str:
+def _summary_txt(report: Report, code: str, lang: str, *, re_redacted: bool) -> str:
     summary = report.get("summary") or {}
     lines = [f"{catalog.ui('ticket', lang)}: {code}",
              f"run_id: {report.get('run_id', '')}",
@@ -46,7 +47,7 @@ def _summary_txt(report: dict[str, Any], code: str, lang: str, *, re_redacted: b
     return "\n".join(lines) + "\n"
 
 
-def build_bundle(report: dict[str, Any], *, history: list[dict[str, Any]] | None = None,
+def build_bundle(report: Report, *, history: list[dict[str, Any]] | None = None,
                  lang: str | None = None, settings: Settings | None = None,
                  salt: bytes | None = None) -> tuple[bytes, str]:
     """The zip (bytes) and the ticket code. Nothing unredacted goes in."""
@@ -75,7 +76,7 @@ def build_bundle(report: dict[str, Any], *, history: list[dict[str, Any]] | None
     return buf.getvalue(), code
 
 
-def _zip_time(report: dict[str, Any]) -> tuple[int, int, int, int, int, int]:
+def _zip_time(report: Report) -> tuple[int, int, int, int, int, int]:
     # The report's own time, so the same report gives the same zip bytes.
     try:
         s = str(report["started_at"])

@@ -43,9 +43,10 @@ import re
 import secrets as _secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from payprobe.net import split_hostport
+from payprobe.reports.types import Report
 
 # Public resolvers and NTP anycast addresses: never personal, useful to keep.
 WELL_KNOWN_ADDRESSES = frozenset({
@@ -301,12 +302,12 @@ def redact_value(obj: Any, *, settings: Any = None, secrets: Secrets | None = No
     return make_redactor(obj, settings=settings, secrets=secrets, salt=salt).value(obj)
 
 
-def redact_report(report: dict[str, Any], *, settings: Any = None,
-                  secrets: Secrets | None = None, salt: bytes | None = None) -> dict[str, Any]:
+def redact_report(report: Report, *, settings: Any = None,
+                  secrets: Secrets | None = None, salt: bytes | None = None) -> Report:
     """A redacted copy of ``report`` (``redacted`` set to True)."""
     redactor = make_redactor(report, settings=settings, secrets=secrets, salt=salt)
     out: dict[str, Any] = {}
     for key, value in report.items():
         out[key] = value if key in _FIXED_KEYS else redactor._field(key, value)
     out["redacted"] = True
-    return out
+    return cast(Report, out)

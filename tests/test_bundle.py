@@ -143,7 +143,7 @@ def test_upload_retries_with_backoff_then_succeeds(flaky_server: _Server, monkey
     monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
     sleeps: list[float] = []
     status = upload.upload_bundle(b"PK-zip-bytes", flaky_server.url, code="abc", sleep=sleeps.append,
-                                  backoff_s=0.5, timeout_s=10)
+                                  backoff_s=0.5, deadline_s=10)
     assert status == 201
     assert len(flaky_server.requests) == 3
     assert sleeps == [0.5, 1.0]
@@ -159,7 +159,7 @@ def test_upload_gives_up_after_the_last_attempt_without_printing_the_token(
     try:
         monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
         with pytest.raises(upload.UploadError) as info:
-            upload.upload_bundle(b"x", server.url, attempts=3, sleep=lambda s: None, timeout_s=10)
+            upload.upload_bundle(b"x", server.url, attempts=3, sleep=lambda s: None, deadline_s=10)
         assert len(server.requests) == 3
         assert TOKEN not in str(info.value) and "503" in str(info.value)
     finally:
@@ -171,7 +171,7 @@ def test_upload_token_from_config_when_env_is_empty(flaky_server: _Server,
     from payprobe.engine import config
     monkeypatch.delenv("PAYPROBE_UPLOAD_TOKEN", raising=False)
     settings = config.load(None, overrides={"upload": {"token": "from-config"}})
-    upload.upload_bundle(b"x", flaky_server.url, settings=settings, sleep=lambda s: None, timeout_s=10)
+    upload.upload_bundle(b"x", flaky_server.url, settings=settings, sleep=lambda s: None, deadline_s=10)
     assert flaky_server.requests[-1]["headers"]["Authorization"] == "Bearer from-config"
 
 

@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from payprobe.reports import catalog
+from payprobe.reports.types import Cause, CheckEntry, Report, Summary
 
 PHASES = ("tcp_connect_seconds", "tls_handshake_seconds", "http_ttfb_seconds")
 _PHASE_COLOURS = {"tcp_connect_seconds": "#3b7dd8", "tls_handshake_seconds": "#8e5bd0",
@@ -61,7 +62,7 @@ def _badge(label: str, key: str) -> str:
     return f'<span class="badge" style="background:{_STATUS_COLOURS.get(key, "#5f6368")}">{esc(label)}</span>'
 
 
-def latency_series(report: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+def latency_series(report: Report) -> dict[str, dict[str, dict[str, float]]]:
     """endpoint -> phase -> stat -> seconds, from the endpoints check's metrics."""
     series: dict[str, dict[str, dict[str, float]]] = {}
     for check in report.get("checks") or []:
@@ -117,7 +118,7 @@ def _chart(endpoint: str, phases: dict[str, dict[str, float]], scale_s: float, l
     return "".join(parts)
 
 
-def _charts(report: dict[str, Any], lang: str) -> str:
+def _charts(report: Report, lang: str) -> str:
     series = latency_series(report)
     if not series:
         return ""
@@ -132,7 +133,7 @@ def _charts(report: dict[str, Any], lang: str) -> str:
     return "\n".join(out)
 
 
-def _check_section(check: dict[str, Any], lang: str) -> str:
+def _check_section(check: CheckEntry, lang: str) -> str:
     st = str(check.get("status", "?"))
     label = catalog.ui("check_status." + st, lang)
     open_attr = " open" if st in ("fail", "error") else ""
@@ -178,64 +179,78 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) -> str:
+def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     lang = catalog.norm_lang(lang)
-
-    def ui(key: str) -> str:
-        return catalog.ui(key, lang)
-
     status = str(report.get("status", "unknown"))
     summary = report.get("summary") or {}
-    body: list[str] = [f"<h1>{esc(ui('title'))} {_badge(ui('status.' + status), status)}</h1>"]
+    title = esc(catalog.ui("title", lang))
+    body: list[str] = [f"<h1>{title} {_badge(catalog.ui('status.' + status, lang), status)}</h1>"]
     if report.get("partial"):
-        body.append(f'<p class="sev-warn">{esc(ui("partial"))}</p>')
+        body.append(f'<p class="sev-warn">{esc(catalog.ui("partial", lang))}</p>')
     if summary.get("verdict"):
         body.append(f'<p class="verdict">{esc(summary["verdict"])}</p>')
-
-    causes = report.get("causes") or []
-    body.append(f"<h2>{esc(ui('causes'))}</h2>")
-    if not causes:
-        body.append(f"<p>{esc(ui('no_causes'))}</p>")
-    for i, cause in enumerate(causes, 1):
-        sev = str(cause.get("severity", ""))
-        conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
-        card = [f'<div class="card"><h3>{i}. {esc(cause.get("title") or cause.get("code"))}</h3>',
-                f'<p class="meta"><span class="sev-{esc(sev)}">{esc(ui("severity." + sev))}</span> · {esc(conf)} · '
-                f'<code>{esc(cause.get("code", ""))}</code></p>']
-        if cause.get("explanation"):
-            card.append(f"<p>{esc(cause['explanation'])}</p>")
-        if cause.get("remedies"):
-            card.append(f"<strong>{esc(ui('remedies'))}</strong><ol>"
-                        + "".join(f"<li>{esc(r)}</li>" for r in cause["remedies"]) + "</ol>")
-        if cause.get("findings"):
-            card.append(f'<p class="meta">{esc(ui("findings"))}: '
-                        + ", ".join(f"<code>{esc(f)}</code>" for f in cause["findings"]) + "</p>")
-        card.append("</div>")
-        body.append("".join(card))
-
-    for key in ("ruled_out", "next_steps"):
-        items = summary.get(key) or []
-        if items:
-            body.append(f"<h2>{esc(ui(key))}</h2>")
-            if key == "next_steps" and summary.get("next_steps_intro"):
-                body.append(f"<p>{esc(summary['next_steps_intro'])}</p>")
-            body.append("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul>")
-
+    body += _causes(report.get("causes") or [], lang)
+    body += _advice(summary, lang)
     charts = _charts(report, lang)
     if charts:
         body.append(charts)
     checks = report.get("checks") or []
     if checks:
-        body.append(f"<h2>{esc(ui('checks'))}</h2>")
+        body.append(f"<h2>{esc(catalog.ui('checks', lang))}</h2>")
         body += [_check_section(c, lang) for c in checks]
+    body.append(_footer(report, lang))
+    return _page(body, f"{title}: {esc(catalog.ui('status.' + status, lang))}", lang)
 
+
+def _causes(causes: list[Cause], lang: str) -> list[str]:
+    body = [f"<h2>{esc(catalog.ui('causes', lang))}</h2>"]
+    if not causes:
+        body.append(f"<p>{esc(catalog.ui('no_causes', lang))}</p>")
+    for i, cause in enumerate(causes, 1):
+        sev = str(cause.get("severity", ""))
+        conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
+        card = [f'<div class="card"><h3>{i}. {esc(cause.get("title") or cause.get("code"))}</h3>',
+                f'<p class="meta"><span class="sev-{esc(sev)}">{esc(catalog.ui("severity." + sev, lang))}</span>'
+                f' · {esc(conf)} · <code>{esc(cause.get("code", ""))}</code></p>']
+        if cause.get("explanation"):
+            card.append(f"<p>{esc(cause['explanation'])}</p>")
+        if cause.get("remedies"):
+            card.append(f"<strong>{esc(catalog.ui('remedies', lang))}</strong><ol>"
+                        + "".join(f"<li>{esc(r)}</li>" for r in cause["remedies"]) + "</ol>")
+        if cause.get("findings"):
+            card.append(f'<p class="meta">{esc(catalog.ui("findings", lang))}: '
+                        + ", ".join(f"<code>{esc(f)}</code>" for f in cause["findings"]) + "</p>")
+        card.append("</div>")
+        body.append("".join(card))
+    return body
+
+
+def _advice(summary: Summary, lang: str) -> list[str]:
+    """What the run rules out, and what to try next."""
+    body: list[str] = []
+    lists = (("ruled_out", summary.get("ruled_out") or []),
+             ("next_steps", summary.get("next_steps") or []))
+    for key, items in lists:
+        if items:
+            body.append(f"<h2>{esc(catalog.ui(key, lang))}</h2>")
+            if key == "next_steps" and summary.get("next_steps_intro"):
+                body.append(f"<p>{esc(summary['next_steps_intro'])}</p>")
+            body.append("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul>")
+    return body
+
+
+def _footer(report: Report, lang: str) -> str:
     tool = report.get("tool") or {}
     host = report.get("host") or {}
-    body.append(f"<footer>{esc(ui('run'))} <code>{esc(report.get('run_id', ''))}</code> · "
-                f"{esc(ui('started'))} {esc(report.get('started_at', ''))} · payprobe "
-                f"{esc(tool.get('version', ''))} · {esc(host.get('platform', ''))} {esc(host.get('os', ''))}<br>"
-                f"{esc(ui('redacted') if report.get('redacted', True) else ui('not_redacted'))}</footer>")
+    redacted = "redacted" if report.get("redacted", True) else "not_redacted"
+    return (f"<footer>{esc(catalog.ui('run', lang))} <code>{esc(report.get('run_id', ''))}</code> · "
+            f"{esc(catalog.ui('started', lang))} {esc(report.get('started_at', ''))} · payprobe "
+            f"{esc(tool.get('version', ''))} · {esc(host.get('platform', ''))} {esc(host.get('os', ''))}<br>"
+            f"{esc(catalog.ui(redacted, lang))}</footer>")
 
+
+def _page(body: list[str], title: str, lang: str) -> str:
+    """The whole document around ``body``; ``title`` is escaped already."""
     html_lang = "zh-CN" if lang == "zh" else "en"
     return ("<!DOCTYPE html>\n"
             f'<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
@@ -243,6 +258,6 @@ def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) ->
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
             "style-src 'unsafe-inline'; img-src data:\">\n"
             '<meta name="referrer" content="no-referrer">\n'
-            f"<title>{esc(ui('title'))}: {esc(ui('status.' + status))}</title>\n"
+            f"<title>{title}</title>\n"
             f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
             + "\n".join(body) + "\n</main>\n</body>\n</html>\n")

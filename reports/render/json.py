@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from payprobe.reports.model import dumps
+from payprobe.reports.types import Report
 
 
-def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) -> str:
+def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     return dumps(report)

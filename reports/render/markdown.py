@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from payprobe.reports import catalog
+from payprobe.reports.types import Cause, CheckEntry, Report, Summary
 
 # Inline specials; '(' ')' '!' only act after '[' or ']', which are escaped.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
@@ -40,85 +41,107 @@ def code(value: Any) -> str:
     return f"`{text}`" if _CODE_SAFE.match(text) else esc(text)
 
 
-def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) -> str:
+def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     lang = catalog.norm_lang(lang)
-
-    def ui(key: str, **kw: Any) -> str:
-        return catalog.ui(key, lang, **kw)
-
     out: list[str] = []
     status = str(report.get("status", "unknown"))
-    out.append(f"# {esc(ui('title'))}: {esc(ui('status.' + status))}")
+    out.append(f"# {esc(catalog.ui('title', lang))}: {esc(catalog.ui('status.' + status, lang))}")
     out.append("")
     if report.get("partial"):
-        out += [f"> **{esc(ui('partial'))}**", ""]
+        out += [f"> **{esc(catalog.ui('partial', lang))}**", ""]
     summary = report.get("summary") or {}
     if summary.get("verdict"):
         out += [f"**{esc(summary['verdict'])}**", ""]
+    out += _causes(report.get("causes") or [], lang)
+    out += _advice(summary, lang)
+    checks = report.get("checks") or []
+    out += _check_table(checks, lang)
+    for c in checks:
+        out += _check_details(c, lang)
+    out += _footer(report, lang)
+    return "\n".join(out) + "\n"
 
-    causes = report.get("causes") or []
-    out += [f"## {esc(ui('causes'))}", ""]
+
+def _causes(causes: list[Cause], lang: str) -> list[str]:
+    out = [f"## {esc(catalog.ui('causes', lang))}", ""]
     if not causes:
-        out += [esc(ui("no_causes")), ""]
+        out += [esc(catalog.ui("no_causes", lang)), ""]
     for i, cause in enumerate(causes, 1):
-        conf = ui(f"confidence.{cause.get('confidence')}")
+        conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
+        severity = catalog.ui("severity." + str(cause.get("severity")), lang)
         out.append(f"### {i}\\. {esc(cause.get('title') or cause.get('code'))}")
         out.append("")
-        out.append(f"{code(cause.get('code'))} · {esc(ui('severity.' + str(cause.get('severity'))))} · {esc(conf)}"
+        out.append(f"{code(cause.get('code'))} · {esc(severity)} · {esc(conf)}"
                    + (f" · {esc(cause['target'])}" if cause.get("target") else ""))
         out.append("")
         if cause.get("explanation"):
             out += [esc(cause["explanation"]), ""]
         if cause.get("remedies"):
-            out.append(f"**{esc(ui('remedies'))}:**")
+            out.append(f"**{esc(catalog.ui('remedies', lang))}:**")
             out.append("")
             out += [f"- {esc(r)}" for r in cause["remedies"]]
             out.append("")
         if cause.get("findings"):
-            out += [f"{esc(ui('findings'))}: " + ", ".join(code(f) for f in cause["findings"]), ""]
+            out += [f"{esc(catalog.ui('findings', lang))}: " + ", ".join(code(f) for f in cause["findings"]), ""]
+    return out
 
-    for key in ("ruled_out", "next_steps"):
-        items = summary.get(key) or []
+
+def _advice(summary: Summary, lang: str) -> list[str]:
+    """What the run rules out, and what to try next."""
+    out: list[str] = []
+    lists = (("ruled_out", summary.get("ruled_out") or []),
+             ("next_steps", summary.get("next_steps") or []))
+    for key, items in lists:
         if not items:
             continue
-        out += [f"## {esc(ui(key))}", ""]
+        out += [f"## {esc(catalog.ui(key, lang))}", ""]
         if key == "next_steps" and summary.get("next_steps_intro"):
             out += [esc(summary["next_steps_intro"]), ""]
         out += [f"- {esc(item)}" for item in items]
         out.append("")
+    return out
 
-    checks = report.get("checks") or []
-    if checks:
-        out += [f"## {esc(ui('checks'))}", "",
-                f"| {esc(ui('check'))} | {esc(ui('status'))} | {esc(ui('duration'))} | {esc(ui('summary'))} |",
-                "|---|---|---:|---|"]
-        for c in checks:
-            st = str(c.get("status", "?"))
-            out.append(f"| {esc(c.get('name', '?'))} | {esc(ui('check_status.' + st))} | "
-                       f"{float(c.get('duration_s') or 0):.2f} s | {esc(c.get('summary', ''))} |")
-        out.append("")
+
+def _check_table(checks: list[CheckEntry], lang: str) -> list[str]:
+    if not checks:
+        return []
+    headings = [esc(catalog.ui(key, lang)) for key in ("check", "status", "duration", "summary")]
+    out = [f"## {esc(catalog.ui('checks', lang))}", "",
+           "| " + " | ".join(headings) + " |",
+           "|---|---|---:|---|"]
     for c in checks:
-        findings = c.get("findings") or []
-        if not findings and not c.get("error"):
-            continue
-        out += [f"### {esc(c.get('name', '?'))}", ""]
-        if c.get("error"):
-            out += [f"{esc(ui('error'))}: {code(c['error'])}", ""]
-        for f in findings:
-            target = f" ({esc(f['target'])})" if f.get("target") else ""
-            title = catalog.finding_title(str(f.get("code", "")), lang)
-            title = f" {esc(title)}" if title else ""
-            out.append(f"- **{esc(f.get('severity', ''))}** {code(f.get('code', ''))}{title}{target}: "
-                       f"{esc(f.get('message', ''))}")
-        out.append("")
-
-    out.append("---")
+        st = str(c.get("status", "?"))
+        out.append(f"| {esc(c.get('name', '?'))} | {esc(catalog.ui('check_status.' + st, lang))} | "
+                   f"{float(c.get('duration_s') or 0):.2f} s | {esc(c.get('summary', ''))} |")
     out.append("")
+    return out
+
+
+def _check_details(c: CheckEntry, lang: str) -> list[str]:
+    """A check's error and findings, under its own heading (nothing when it has neither)."""
+    findings = c.get("findings") or []
+    if not findings and not c.get("error"):
+        return []
+    out = [f"### {esc(c.get('name', '?'))}", ""]
+    if c.get("error"):
+        out += [f"{esc(catalog.ui('error', lang))}: {code(c['error'])}", ""]
+    for f in findings:
+        target = f" ({esc(f['target'])})" if f.get("target") else ""
+        title = catalog.finding_title(str(f.get("code", "")), lang)
+        title = f" {esc(title)}" if title else ""
+        out.append(f"- **{esc(f.get('severity', ''))}** {code(f.get('code', ''))}{title}{target}: "
+                   f"{esc(f.get('message', ''))}")
+    out.append("")
+    return out
+
+
+def _footer(report: Report, lang: str) -> list[str]:
     tool = report.get("tool") or {}
     host = report.get("host") or {}
-    out.append(f"{esc(ui('run'))} {code(report.get('run_id', ''))} · {esc(ui('started'))} "
-               f"{esc(report.get('started_at', ''))} · payprobe {esc(tool.get('version', ''))} · "
-               f"{esc(host.get('platform', ''))}" + (" (Termux)" if host.get("termux") else ""))
-    out.append("")
-    out.append(esc(ui("redacted") if report.get("redacted", True) else ui("not_redacted")))
-    return "\n".join(out) + "\n"
+    redacted = "redacted" if report.get("redacted", True) else "not_redacted"
+    return ["---", "",
+            f"{esc(catalog.ui('run', lang))} {code(report.get('run_id', ''))} · {esc(catalog.ui('started', lang))} "
+            f"{esc(report.get('started_at', ''))} · payprobe {esc(tool.get('version', ''))} · "
+            f"{esc(host.get('platform', ''))}" + (" (Termux)" if host.get("termux") else ""),
+            "",
+            esc(catalog.ui(redacted, lang))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from payprobe.reports import catalog
+from payprobe.reports.types import Cause, CheckEntry, FindingEntry, Report, Summary
 
 _COLOURS = {"healthy": "32", "ok": "32", "degraded": "33", "warn": "33", "unhealthy": "31",
             "fail": "31", "error": "35", "timeout": "35", "unknown": "35", "skipped": "2",
@@ -31,69 +32,94 @@ def _safe(text: Any) -> str:
                    else f"\\u{ord(ch):04x}" for ch in str(text))
 
 
-def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) -> str:
+def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     lang = catalog.norm_lang(lang)
-    ui = lambda key, **kw: catalog.ui(key, lang, **kw)  # noqa: E731 - local shorthand
-    lines: list[str] = []
+    lines = _head(report, lang, colour)
+    summary = report.get("summary") or {}
+    lines += _causes(report.get("causes") or [], lang, colour)
+    lines += _advice(summary, lang, colour)
+    lines += _checks(report.get("checks") or [], lang, colour)
+    lines.append("")
+    run_id = _safe(report.get("run_id", ""))
+    lines.append(_c(f"{catalog.ui('run', lang)} {run_id} · {_safe(report.get('started_at', ''))} · "
+                    f"{catalog.ui('redacted' if report.get('redacted', True) else 'not_redacted', lang)}",
+                    "dim", colour))
+    return "\n".join(lines) + "\n"
+
+
+def _head(report: Report, lang: str, colour: bool) -> list[str]:
     status = str(report.get("status", "unknown"))
-    head = f"payprobe: {_c(ui('status.' + status) if status in _COLOURS else _safe(status), status, colour)}"
+    label = catalog.ui("status." + status, lang) if status in _COLOURS else _safe(status)
+    head = f"payprobe: {_c(label, status, colour)}"
     if report.get("partial"):
-        head += f"  ({ui('partial')})"
-    lines.append(head)
+        head += f"  ({catalog.ui('partial', lang)})"
+    lines = [head]
     summary = report.get("summary") or {}
     if summary.get("verdict"):
         lines.append(_c(_safe(summary["verdict"]), "bold", colour))
+    return lines
 
-    causes = report.get("causes") or []
+
+def _causes(causes: list[Cause], lang: str, colour: bool) -> list[str]:
+    lines: list[str] = []
     if causes:
-        lines += ["", _c(ui("causes"), "bold", colour)]
+        lines += ["", _c(catalog.ui("causes", lang), "bold", colour)]
     for i, cause in enumerate(causes, 1):
         sev = str(cause.get("severity", ""))
-        conf = ui(f"confidence.{cause.get('confidence')}")
+        conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
         lines.append(f" {i}. {_safe(cause.get('title') or cause.get('code'))}  "
-                     f"[{_c(_safe(ui('severity.' + sev)), sev, colour)}, {_safe(conf)}]")
+                     f"[{_c(_safe(catalog.ui('severity.' + sev, lang)), sev, colour)}, {_safe(conf)}]")
         if cause.get("explanation"):
             lines.append(f"    {_safe(cause['explanation'])}")
         remedies = cause.get("remedies") or []
         if remedies:
-            lines.append(f"    {ui('remedies')}:")
+            lines.append(f"    {catalog.ui('remedies', lang)}:")
             lines += [f"      - {_safe(r)}" for r in remedies]
+    return lines
 
+
+def _advice(summary: Summary, lang: str, colour: bool) -> list[str]:
+    """What the run rules out, and what to try next."""
+    lines: list[str] = []
     for key, items in (("ruled_out", summary.get("ruled_out")), ("next_steps", summary.get("next_steps"))):
         if items:
-            lines += ["", _c(ui(key), "bold", colour)]
+            lines += ["", _c(catalog.ui(key, lang), "bold", colour)]
             if key == "next_steps" and summary.get("next_steps_intro"):
                 lines.append(f"  {_safe(summary['next_steps_intro'])}")
             lines += [f"  - {_safe(item)}" for item in items]
+    return lines
 
-    checks = report.get("checks") or []
-    if checks:
-        lines += ["", _c(ui("checks"), "bold", colour)]
-        width = max(12, *(len(_safe(c.get("name", "?"))) for c in checks))
+
+def _checks(checks: list[CheckEntry], lang: str, colour: bool) -> list[str]:
+    """A compact table: one line per check, its warn/fail findings under it."""
+    if not checks:
+        return []
+    lines = ["", _c(catalog.ui("checks", lang), "bold", colour)]
+    width = max(12, *(len(_safe(c.get("name", "?"))) for c in checks))
     for check in checks:
         st = str(check.get("status", "?"))
-        label = ui(f"check_status.{st}") if st in _COLOURS else _safe(st)
+        label = catalog.ui(f"check_status.{st}", lang) if st in _COLOURS else _safe(st)
         pad = max(0, 8 - len(label)) if lang == "en" else max(0, 4 - len(label)) * 2
         duration = check.get("duration_s") or 0
         line = (f"  {_safe(check.get('name', '?')):<{width}} {_c(label, st, colour)}{' ' * pad} "
                 f"{float(duration):6.2f} s  {_safe(check.get('summary', ''))}")
         if check.get("error"):
-            line += f"  ({ui('error')}: {_safe(check['error'])})"
+            line += f"  ({catalog.ui('error', lang)}: {_safe(check['error'])})"
         lines.append(line.rstrip())
-        shown = [f for f in check.get("findings") or [] if f.get("severity") != "info"]
-        for f in shown[:_MAX_FINDINGS]:
-            sev = str(f.get("severity", ""))
-            target = f" [{_safe(f['target'])}]" if f.get("target") else ""
-            title = catalog.finding_title(str(f.get("code", "")), lang)
-            title = f" {_safe(title)}" if title else ""
-            lines.append(f"      {_c(_safe(sev), sev, colour)} {_safe(f.get('code'))}{title}{target}: "
-                         f"{_safe(f.get('message', ''))}")
-        if len(shown) > _MAX_FINDINGS:
-            lines.append(f"      ... +{len(shown) - _MAX_FINDINGS}")
+        lines += _findings(check.get("findings") or [], lang, colour)
+    return lines
 
-    lines.append("")
-    run_id = _safe(report.get("run_id", ""))
-    lines.append(_c(f"{ui('run')} {run_id} · {_safe(report.get('started_at', ''))} · "
-                    f"{ui('redacted') if report.get('redacted', True) else ui('not_redacted')}",
-                    "dim", colour))
-    return "\n".join(lines) + "\n"
+
+def _findings(findings: list[FindingEntry], lang: str, colour: bool) -> list[str]:
+    shown = [f for f in findings if f.get("severity") != "info"]
+    lines = []
+    for f in shown[:_MAX_FINDINGS]:
+        sev = str(f.get("severity", ""))
+        target = f" [{_safe(f['target'])}]" if f.get("target") else ""
+        title = catalog.finding_title(str(f.get("code", "")), lang)
+        title = f" {_safe(title)}" if title else ""
+        lines.append(f"      {_c(_safe(sev), sev, colour)} {_safe(f.get('code'))}{title}{target}: "
+                     f"{_safe(f.get('message', ''))}")
+    if len(shown) > _MAX_FINDINGS:
+        lines.append(f"      ... +{len(shown) - _MAX_FINDINGS}")
+    return lines
