@@ -158,5 +158,5 @@ def test_webhook_when_server_fails_warns_without_the_secret(webhook: tuple[str, 
     assert "HTTP 500" in err.getvalue() and "SECRET" not in err.getvalue()
     # a port nobody listens on: a warning, not an exception
     err = io.StringIO()
-    assert alerts.post_webhook("http://127.0.0.1:9/x", {}, err, timeout_s=2) is False
+    assert alerts.post_webhook("http://127.0.0.1:9/x", {}, err, deadline_s=2) is False
     assert "alert webhook" in err.getvalue()

@@ -143,7 +143,7 @@ def test_push_when_gateway_down_warns_without_credentials() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nobody listens there
     err = io.StringIO()
-    assert export.push(f"http://user:secret@127.0.0.1:{port}", make_report(), err, timeout_s=2) is False
+    assert export.push(f"http://user:secret@127.0.0.1:{port}", make_report(), err, deadline_s=2) is False
     assert "push to http://127.0.0.1" in err.getvalue() and "secret" not in err.getvalue()
 
 

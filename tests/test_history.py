@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from payprobe.agent import history
+from payprobe.agent import history, history_db
 from payprobe.cli.main import main
 
 
@@ -183,8 +183,8 @@ def test_run_when_history_corrupt_exits_normally_with_json_report() -> None:
 
 def test_run_when_history_locked_warns_and_keeps_report(monkeypatch: pytest.MonkeyPatch) -> None:
     history.record_run(settings(), make_report())
-    monkeypatch.setattr(history, "BUSY_TIMEOUT_MS", 50)
-    monkeypatch.setattr(history, "WRITE_ATTEMPTS", 1)
+    monkeypatch.setattr(history_db, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(history_db, "WRITE_ATTEMPTS", 1)
     holder = sqlite3.connect(history.db_path(), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:

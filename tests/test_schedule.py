@@ -105,7 +105,7 @@ def test_systemd_units_when_15m_use_calendar_persistent_and_random_delay() -> No
     timer = _ini(units["payprobe.timer"])
     assert service["Service"]["Type"] == "oneshot"
     exec_start = service["Service"]["ExecStart"]
-    assert exec_start.split()[:5] == [sys.executable, "-m", "payprobe", "schedule", "run"]
+    assert exec_start.split()[:6] == [sys.executable, "-I", "-m", "payprobe", "schedule", "run"]
     assert service["Service"]["Environment"] == '"PAYPROBE_DATA_DIR=/tmp/my data%%x"'
     assert "1" in service["Service"]["SuccessExitStatus"].split()
     assert timer["Timer"]["OnCalendar"] == "*-*-* *:00/15:00"
@@ -177,7 +177,7 @@ def test_cron_install_when_crontab_has_lines_keeps_them_and_remove_restores_exac
     assert lines[:3] == original.splitlines()
     ours = [line for line in lines if schedule.CRON_MARKER in line]
     assert len(ours) == 1 and ours[0].startswith("*/15 * * * * ")
-    assert "-m payprobe schedule run --max-delay 90s" in ours[0]
+    assert f"{sys.executable} -I -m payprobe schedule run --max-delay 90s" in ours[0]
     assert "PAYPROBE_DATA_DIR=" in ours[0]  # the job uses the same data dir as the installer
     # installing again replaces our line instead of adding a second one
     assert run_cli("schedule", "install", "--every", "30m")[0] == 0
@@ -245,7 +245,7 @@ def test_termux_install_when_fake_scheduler_builds_the_android_command_line(
     assert script.stat().st_mode & stat.S_IXUSR
     text = script.read_text()
     assert text.startswith("#!/data/data/com.termux/files/usr/bin/sh\n")
-    assert "-m payprobe schedule run" in text
+    assert f"exec {sys.executable} -I -m payprobe schedule run" in text
     code, _, _ = run_cli("schedule", "remove")
     assert code == 0
     assert argv_log.read_text().splitlines() == ["--cancel", "--job-id", str(schedule.TERMUX_JOB_ID)]
@@ -276,7 +276,7 @@ def test_launchd_plist_when_rendered_runs_schedule_run_every_period(tmp_path: Pa
     import plistlib
     doc = plistlib.loads(schedule.render_launchd_plist(1800, tmp_path, environ={"PAYPROBE_DATA_DIR": "/x"}))
     assert doc["StartInterval"] == 1800
-    assert doc["ProgramArguments"][1:5] == ["-m", "payprobe", "schedule", "run"]
+    assert doc["ProgramArguments"][:6] == [sys.executable, "-I", "-m", "payprobe", "schedule", "run"]
     assert doc["EnvironmentVariables"] == {"PAYPROBE_DATA_DIR": "/x"}
 
 

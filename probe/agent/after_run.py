@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from payprobe.agent import alerts, export, history
 from payprobe.agent import ticket as tickets
 from payprobe.classify import describe
+from payprobe.reports.types import Report
 from payprobe.settings import Settings
 
 
@@ -26,10 +27,10 @@ class AfterRun:
     push: str | None = None
 
 
-Step = Callable[[AfterRun, Settings, dict[str, Any], TextIO], None]
+Step = Callable[[AfterRun, Settings, Report, TextIO], None]
 
 
-def after_run(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+def after_run(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     steps: list[tuple[str, Step]] = [("history", _history), ("alerts", _alerts), ("push", _push),
                                      ("ticket", _ticket)]
     for name, step in steps:
@@ -39,21 +40,21 @@ def after_run(wanted: AfterRun, settings: Settings, report: dict[str, Any], err:
             err.write(f"payprobe: warning: {name} step failed: {describe(exc)}\n")
 
 
-def _history(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+def _history(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if settings.history.enabled:
         history.record_run(settings, report, err)
 
 
-def _alerts(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+def _alerts(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     alerts.on_report(settings, report, err)
 
 
-def _push(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+def _push(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if wanted.push:
         export.push(wanted.push, report, err)
 
 
-def _ticket(wanted: AfterRun, settings: Settings, report: dict[str, Any], err: TextIO) -> None:
+def _ticket(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if wanted.ticket:
         tickets.make_ticket(report, output=None, last=wanted.last, lang=report.get("lang") or "en",
                            settings=settings, upload_url=wanted.upload, err=err)

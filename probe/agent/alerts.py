@@ -1,30 +1,45 @@
 """Alerts when the state changes: healthy <-> problem (degraded or unhealthy).
 
-At most one alert per change: the last state is kept in ``alert-state.json``
-in the data dir, read and updated under a file lock so two runs finishing at
-once cannot both alert. Runs that say nothing about the state (partial runs,
-``unknown``) leave it alone. Channels: termux-notification (Termux),
-notify-send (Linux desktop), osascript (macOS), and a webhook POST of the
-report summary (already-redacted report content only).
+At most one alert per change and channel: the last state is kept in
+``alert-state.json`` in the data dir (0600, written atomically, never through a
+symlink), read and updated under a lock file so two runs finishing at once
+cannot both alert. The state is saved after sending, with the channels whose
+alert failed, so the next run that sees the same state tries those again.
+Runs that say nothing about the state (partial runs, ``unknown``) leave it
+alone. Channels: termux-notification (Termux), notify-send (Linux desktop),
+osascript (macOS), and a webhook POST of the report summary (already-redacted
+report content only) through :mod:`payprobe.agent.http`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from payprobe.agent import http
 from payprobe.engine import paths
+from payprobe.engine.errors import UsageError
+from payprobe.engine.files import write_atomic
 from payprobe.host import is_termux
+from payprobe.reports.types import Report
 
 STATE_FILE = "alert-state.json"
+LOCK_FILE = "alert-state.lock"
 COMMAND_TIMEOUT_S = 5.0
-WEBHOOK_TIMEOUT_S = 5.0
+WEBHOOK_DEADLINE_S = 10.0
 NOTIFICATION_ID = "payprobe-status"
+# The webhook's path is its secret (Slack, WeCom, DingTalk...): https, and never shown.
+WEBHOOK = http.Purpose("[alerts] webhook_url", carries_secret=True, secret_path=True)
+_STATE_MAX_BYTES = 64 * 1024
+SENT, FAILED, UNAVAILABLE = "sent", "failed", "unavailable"
 
 _TEXT = {
     "en": {"problem": "payprobe: payments may fail ({status})",
@@ -38,7 +53,7 @@ _TEXT = {
 }
 
 
-def state_class(report: dict[str, Any]) -> str | None:
+def state_class(report: Report) -> str | None:
     """'healthy', 'problem', or None when the run says nothing reliable."""
     if report.get("partial"):
         return None
@@ -50,7 +65,7 @@ def state_class(report: dict[str, Any]) -> str | None:
     return None
 
 
-def summary(report: dict[str, Any], previous: str | None = None) -> dict[str, Any]:
+def summary(report: Report, previous: str | None = None) -> dict[str, Any]:
     """What a webhook receives: status, causes (code, severity, title), ids. No evidence."""
     return {
         "event": "payprobe.status_changed",
@@ -70,59 +85,116 @@ def _state_path() -> Path:
     return paths.data_dir() / STATE_FILE
 
 
-def transition(report: dict[str, Any]) -> tuple[bool, str | None]:
-    """Record this run's state; (should alert, previous state). Locked read-modify-write."""
-    new = state_class(report)
-    if new is None:
-        return False, None
-    path = _state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as fh:
-        _lock(fh)
-        fh.seek(0)
-        try:
-            previous = json.loads(fh.read() or "{}").get("state")
-        except ValueError:
-            previous = None
-        # No state yet counts as healthy: a first run that finds a problem alerts.
-        changed = new != (previous or "healthy")
-        if new != previous:
-            fh.seek(0)
-            fh.truncate()
-            json.dump({"state": new, "status": report.get("status"), "run_id": report.get("run_id"),
-                       "started_at": report.get("started_at")}, fh)
-            fh.flush()
-        return changed, previous
+class StateRefused(OSError):
+    """The alert state cannot be used safely (a symlink where the file should be)."""
 
 
-def _lock(fh: Any) -> None:
+@contextlib.contextmanager
+def _state_lock() -> Iterator[None]:
+    """Held while reading, alerting and saving: one run alerts for a change, not two."""
+    folder = paths.data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(folder / LOCK_FILE, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StateRefused(f"{folder / LOCK_FILE} is a symbolic link") from None
+        raise
+    try:
+        _lock(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int) -> None:
     try:
         import fcntl
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX)
     except (ImportError, OSError):  # Windows or a filesystem without locks: best effort
         pass
 
 
-def on_report(settings: Any, report: dict[str, Any], err: TextIO) -> bool:
-    """Called after every run. Returns True when an alert went out (on any channel)."""
+def read_state() -> dict[str, Any]:
+    """The saved state, {} when there is none or it is unreadable; StateRefused for a symlink."""
+    path = _state_path()
     try:
-        changed, previous = transition(report)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StateRefused(f"{path} is a symbolic link; remove it") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        raw = fh.read(_STATE_MAX_BYTES)
+    try:
+        state = json.loads(raw.decode("utf-8") or "{}")
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _save_state(report: Report, new: str, alerted_from: str | None, pending: list[str]) -> None:
+    path = _state_path()
+    if path.is_symlink():  # write_atomic would replace it; the user put it there: refuse
+        raise StateRefused(f"{path} is a symbolic link; remove it")
+    write_atomic(path, json.dumps({"state": new, "status": report.get("status"),
+                                   "run_id": report.get("run_id"), "started_at": report.get("started_at"),
+                                   "alerted_from": alerted_from, "pending": pending}), mode=0o600)
+
+
+def on_report(settings: Any, report: Report, err: TextIO) -> bool:
+    """Called after every run. Returns True when an alert went out (on any channel)."""
+    new = state_class(report)
+    if new is None:
+        return False
+    try:
+        with _state_lock():
+            saved = read_state()
+            previous = saved.get("state") if isinstance(saved.get("state"), str) else None
+            due, alerted_from = _due(settings, report, new, saved)
+            outcomes = {channel: _send(channel, settings, report, alerted_from, err) for channel in due}
+            pending = sorted(c for c, outcome in outcomes.items() if outcome == FAILED)
+            if new != previous or pending != saved.get("pending", []):
+                _save_state(report, new, alerted_from, pending)
     except OSError as exc:
         err.write(f"payprobe: warning: alert state not updated: {exc.strerror or exc}\n")
         return False
-    if not changed:
-        return False
+    return SENT in outcomes.values()
+
+
+def _due(settings: Any, report: Report, new: str,
+         saved: dict[str, Any]) -> tuple[list[str], str | None]:
+    """The channels to alert on now, and the state the alert reports a change from."""
+    previous = saved.get("state")
+    if new != (previous or "healthy"):  # no state yet counts as healthy: a first problem alerts
+        due, alerted_from = ["notify", "webhook"], previous
+    elif new == previous:  # same state: only the alerts that failed last time, again
+        pending = saved.get("pending")
+        due = [c for c in pending if c in ("notify", "webhook")] if isinstance(pending, list) else []
+        alerted_from = saved.get("alerted_from")
+    else:
+        due, alerted_from = [], None
     cfg = settings.alerts
-    sent = False
     # Someone who typed `payprobe run` is looking at the verdict: no pop-up on top of it.
-    if cfg.notify and report.get("trigger") != "manual":
-        sent = notify(report, err) or sent
-    if cfg.webhook_url:
-        sent = post_webhook(cfg.webhook_url, summary(report, previous), err) or sent
-    return sent
+    wanted = {"notify": bool(cfg.notify) and report.get("trigger") != "manual",
+              "webhook": bool(cfg.webhook_url)}
+    return [c for c in due if wanted[c]], alerted_from if isinstance(alerted_from, str) else None
 
 
-def _texts(report: dict[str, Any]) -> tuple[str, str]:
+def _send(channel: str, settings: Any, report: Report, alerted_from: str | None,
+          err: TextIO) -> str:
+    if channel == "notify":
+        return notify_outcome(report, err)
+    url = settings.alerts.webhook_url
+    sent = post_webhook(url, summary(report, alerted_from), err,
+                        ca_file=getattr(settings, "ca_file", "") or "")
+    return SENT if sent else FAILED
+
+
+def _texts(report: Report) -> tuple[str, str]:
     lang = "zh" if report.get("lang") == "zh" else "en"
     t = _TEXT[lang]
     if state_class(report) == "healthy":
@@ -132,7 +204,7 @@ def _texts(report: dict[str, Any]) -> tuple[str, str]:
     return t["problem"].format(status=report.get("status")), body
 
 
-def notification_argv(report: dict[str, Any], environ: dict[str, str] | None = None) -> list[str] | None:
+def notification_argv(report: Report, environ: dict[str, str] | None = None) -> list[str] | None:
     """The desktop/phone notification command for this platform, or None."""
     env = os.environ if environ is None else environ
     title, body = _texts(report)
@@ -150,50 +222,44 @@ def notification_argv(report: dict[str, Any], environ: dict[str, str] | None = N
     return None
 
 
-def notify(report: dict[str, Any], err: TextIO) -> bool:
+def notify(report: Report, err: TextIO) -> bool:
+    return notify_outcome(report, err) == SENT
+
+
+def notify_outcome(report: Report, err: TextIO) -> str:
+    """SENT, FAILED (worth another try), or UNAVAILABLE (no notifier here: not a failure)."""
     argv = notification_argv(report)
     if argv is None:
-        return False
+        return UNAVAILABLE
     try:
         proc = subprocess.run(argv, capture_output=True, timeout=COMMAND_TIMEOUT_S, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         err.write(f"payprobe: warning: notification failed: {argv[0]}: {exc}\n")
-        return False
+        return FAILED
     if proc.returncode != 0:
         err.write(f"payprobe: warning: notification failed: {argv[0]} exited {proc.returncode}\n")
-        return False
-    return True
+        return FAILED
+    return SENT
 
 
-def _where(url: str) -> str:
-    # Webhook URLs often carry a secret in the path or query: name only scheme and host.
-    from urllib.parse import urlsplit
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
-
-
-def post_webhook(url: str, payload: dict[str, Any], err: TextIO,
-                 timeout_s: float = WEBHOOK_TIMEOUT_S) -> bool:
-    import urllib.error
-    import urllib.request
-    from urllib.parse import urlsplit
-
-    if urlsplit(url).scheme not in ("http", "https"):
-        err.write("payprobe: warning: alert webhook not sent: [alerts] webhook_url must be http(s)\n")
+def post_webhook(url: str, payload: dict[str, Any], err: TextIO, *,
+                 deadline_s: float = WEBHOOK_DEADLINE_S, ca_file: str = "") -> bool:
+    """POST the summary; True on a 2xx answer. Every failure is one warning that
+    names the webhook by scheme and host only."""
+    try:
+        target = http.check_url(url, WEBHOOK)
+    except UsageError as exc:
+        err.write(f"payprobe: warning: alert webhook not sent: {exc}\n")
         return False
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "User-Agent": "payprobe"})
-    # Direct connection, like every payprobe request: env proxies are what we diagnose.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(request, timeout=timeout_s) as response:
-            response.read(65536)
+        reply = http.post(target, data, {"Content-Type": "application/json"},
+                          http.Policy(deadline_s=deadline_s, ca_file=ca_file))
+    except http.SendError as exc:
+        err.write(f"payprobe: warning: alert webhook {exc}\n")
+        return False
+    if reply.ok:
         return True
-    except urllib.error.HTTPError as exc:
-        err.write(f"payprobe: warning: alert webhook {_where(url)} answered HTTP {exc.code}\n")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        err.write(f"payprobe: warning: alert webhook {_where(url)} failed: {reason}\n")
+    note = " (redirects are not followed)" if 300 <= reply.status < 400 else ""
+    err.write(f"payprobe: warning: alert webhook {target.display} answered HTTP {reply.status}{note}\n")
     return False

@@ -16,14 +16,18 @@ import secrets
 import socket
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote, urlsplit
 
-from payprobe.agent import history
+from payprobe.agent import history, http
 from payprobe.engine import paths
-from payprobe.engine.errors import UsageError
 from payprobe.engine.files import write_atomic
 from payprobe.reports.render import render
+from payprobe.reports.types import Report
 
-PUSH_TIMEOUT_S = 10.0
+PUSH_DEADLINE_S = 10.0
+# Metrics alone are no secret: plain http to a LAN Pushgateway is fine. Credentials are:
+# with user:password@ the URL must be https (or loopback), see http.check_url.
+PUSH = http.Purpose("--push", carries_secret=False, credentials_in_url=True)
 JOB = "payprobe"
 SALT_FILE = "instance-salt"
 _STATUS_VALUE = {"healthy": 0, "degraded": 1, "unhealthy": 2, "unknown": 3}
@@ -32,7 +36,7 @@ _STATUS_VALUE = {"healthy": 0, "degraded": 1, "unhealthy": 2, "unknown": 3}
 # ------------------------------------------------------------------ exposition
 
 
-def exposition(report: dict[str, Any]) -> str:
+def exposition(report: Report) -> str:
     """Prometheus text for a report: the shared renderer when it exists, else ours."""
     if importlib.util.find_spec("payprobe.reports.render.prometheus") is not None:
         return render(report, "prometheus")
@@ -61,7 +65,7 @@ def _fmt(value: float) -> str:
     return repr(float(value))
 
 
-def fallback_exposition(report: dict[str, Any]) -> str:
+def fallback_exposition(report: Report) -> str:
     """A minimal exposition (gauges, no timestamps: the pushgateway rejects them)."""
     series: dict[str, list[tuple[dict[str, str], float]]] = {}
     helps: dict[str, str] = {}
@@ -116,7 +120,7 @@ def fallback_exposition(report: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ textfile
 
 
-def write_textfile(path: str | Path, report: dict[str, Any], err: TextIO | None = None) -> Path:
+def write_textfile(path: str | Path, report: Report, err: TextIO | None = None) -> Path:
     """Atomic write (node_exporter must never read half a file); world-readable
     because node_exporter usually runs as another user."""
     target = Path(path)
@@ -129,7 +133,7 @@ def write_textfile(path: str | Path, report: dict[str, Any], err: TextIO | None 
 # ------------------------------------------------------------------ pushgateway
 
 
-def instance_label(report: dict[str, Any]) -> str:
+def instance_label(report: Report) -> str:
     hostname = socket.gethostname() or "unknown"
     if report.get("redacted") is False:
         return hostname
@@ -155,64 +159,51 @@ def _salt() -> bytes:
     return value
 
 
-def push_url(base: str, instance: str) -> tuple[str, str | None]:
-    """(URL of our group, Basic credentials or None). Credentials in the URL move to a header."""
-    import base64
-    from urllib.parse import quote, urlsplit, urlunsplit
+def push_target(base: str, instance: str) -> http.Target:
+    """Where our group lives: BASE/metrics/job/payprobe/instance/<instance>.
 
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--push: expected an http(s) URL of a Pushgateway, got {_where(base)!r}")
-    auth = None
-    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    if parts.port:
-        netloc += f":{parts.port}"
-    if parts.username is not None:
-        from urllib.parse import unquote
-        raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        auth = "Basic " + base64.b64encode(raw).decode("ascii")
-    path = parts.path.rstrip("/")
+    UsageError for a URL the policy refuses; user:password@ in it becomes a
+    Basic header, and makes the URL one that must be https (or loopback).
+    """
+    target = http.check_url(base, PUSH)
+    path = urlsplit(target.url).path.rstrip("/")
     if path.endswith(f"/metrics/job/{JOB}"):
         path = path[: -len(f"/metrics/job/{JOB}")]
-    path += f"/metrics/job/{JOB}/instance/{quote(instance, safe='')}"
-    return urlunsplit((parts.scheme, netloc, path, "", "")), auth
+    return target.with_path(f"{path}/metrics/job/{JOB}/instance/{quote(instance, safe='')}")
 
 
-def _where(url: str) -> str:
-    from urllib.parse import urlsplit
-    parts = urlsplit(url)
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname or '?'}{port}{parts.path}"
+def push_url(base: str, instance: str) -> tuple[str, str | None]:
+    """(URL of our group, Basic credentials or None); UsageError for a refused URL."""
+    target = push_target(base, instance)
+    return target.url, target.basic_auth
 
 
-def push(url: str, report: dict[str, Any], err: TextIO, *, instance: str | None = None,
-         timeout_s: float = PUSH_TIMEOUT_S) -> bool:
+def check_push_url(base: str) -> None:
+    """Refuse a --push URL before the run (UsageError, exit 64), not after it."""
+    push_target(base, "check")
+
+
+def push(url: str, report: Report, err: TextIO, *, instance: str | None = None,
+         deadline_s: float = PUSH_DEADLINE_S, ca_file: str = "") -> bool:
     """PUT the exposition to URL/metrics/job/payprobe/instance/<instance>.
 
     PUT replaces the whole group, so metrics of an endpoint removed from the
     config do not linger. Failure is a warning, never an error of the run.
     """
-    import urllib.error
-    import urllib.request
-
-    target, auth = push_url(url, instance or instance_label(report))
-    headers = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8", "User-Agent": "payprobe"}
-    if auth:
-        headers["Authorization"] = auth
-    request = urllib.request.Request(target, data=exposition(report).encode("utf-8"),
-                                     method="PUT", headers=headers)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    target = push_target(url, instance or instance_label(report))
+    headers = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+    if target.basic_auth:
+        headers["Authorization"] = target.basic_auth
     try:
-        with opener.open(request, timeout=timeout_s) as response:
-            response.read(65536)
+        reply = http.send("PUT", target, exposition(report).encode("utf-8"), headers,
+                          http.Policy(deadline_s=deadline_s, ca_file=ca_file))
+    except http.SendError as exc:
+        err.write(f"payprobe: warning: push to {exc}\n")
+        return False
+    if reply.ok:
         return True
-    except urllib.error.HTTPError as exc:
-        body = exc.read(300).decode("utf-8", "replace").strip()
-        err.write(f"payprobe: warning: push to {_where(target)} failed: HTTP {exc.code} {body}\n")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        err.write(f"payprobe: warning: push to {_where(target)} failed: "
-                  f"{getattr(exc, 'reason', exc)}\n")
+    # The Pushgateway says what it disliked; one line of it, printable only.
+    said = re.sub(r"[^\x20-\x7e]+", " ", reply.body[:300].decode("utf-8", "replace")).strip()
+    err.write(f"payprobe: warning: push to {target.display} failed: HTTP {reply.status} {said}".rstrip()
+              + "\n")
     return False

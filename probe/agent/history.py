@@ -1,189 +1,66 @@
 """Run history: one SQLite row per run, in the user data dir.
 
-- WAL mode, so `payprobe history` reads while a scheduled run writes.
-- A versioned schema (``PRAGMA user_version``) migrated forward step by step.
 - One row per run (status, causes, key metrics), per-endpoint p50s in a child
   table for trends, and the full report as zlib-compressed JSON for the last
   ``keep_reports`` runs (runs that were not healthy keep theirs
   ``keep_unhealthy_days``). Rows older than ``keep_days`` are pruned.
-- Concurrent writers are safe: busy_timeout, BEGIN IMMEDIATE and a retry.
 - The JSON report is saved before history is touched, so a corrupt or locked
   database costs at most this run's history row: one warning, never the report.
+
+The database itself (connection, schema, migrations, transactions) is
+history_db.py; the renderings for `payprobe history` are history_view.py. Both
+are re-exported here: callers use ``history.<name>``.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import os
-import random
 import sqlite3
 import statistics
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from payprobe.engine import paths
+from payprobe.agent.history_db import (
+    DB_NAME,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    HistoryError,
+    connect,
+    db_path,
+    iso,
+    migrate,
+    parse_iso,
+    retrying,
+    write_transaction,
+)
+from payprobe.agent.history_view import cause_counts, render_csv, render_json, render_text, sparkline, trends
+from payprobe.reports import model
+from payprobe.reports.types import MetricEntry, Report
 
-DB_NAME = "history.sqlite3"
-BUSY_TIMEOUT_MS = 5000
-WRITE_ATTEMPTS = 4
-
-# Each entry moves the schema from version i to i+1. Append, never edit.
-MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            run_id TEXT NOT NULL UNIQUE,
-            started_at REAL NOT NULL,          -- Unix seconds (UTC)
-            status TEXT NOT NULL,
-            trigger TEXT NOT NULL DEFAULT '',
-            partial INTEGER NOT NULL DEFAULT 0,
-            duration_s REAL,
-            causes TEXT NOT NULL DEFAULT '[]',  -- JSON [{"code","severity","title"}]
-            clock_offset_s REAL,                -- clock_offset_seconds{source="best"}
-            dns_system_query_s REAL             -- median dns_query_seconds{resolver="system"}
-        )""",
-        "CREATE INDEX runs_started_at ON runs (started_at)",
-        # Full reports live apart from the rows: deleting one frees whole pages, which
-        # incremental_vacuum gives back. (NULLing a column in runs left pages 90 % empty.)
-        """CREATE TABLE reports (
-            run INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
-            body BLOB NOT NULL                  -- zlib(compact JSON)
-        )""",
-        """CREATE TABLE endpoint_p50 (
-            run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            endpoint TEXT NOT NULL,
-            connect_s REAL,
-            tls_s REAL,
-            ttfb_s REAL,
-            PRIMARY KEY (run, endpoint)
-        ) WITHOUT ROWID""",
-    ],
-    [
-        # Small key/value facts (e.g. the last alerted state) that must survive runs.
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    ],
+__all__ = [
+    "DB_NAME", "MIGRATIONS", "SCHEMA_VERSION", "HistoryError",
+    "cause_counts", "compress", "connect", "db_path", "decompress", "find_run", "get_meta", "insert",
+    "iso", "key_metrics", "migrate", "parse_iso", "prune", "query", "recent_summaries", "record_run",
+    "render_csv", "render_json", "render_text", "sparkline", "stats", "trends", "write_transaction",
 ]
-SCHEMA_VERSION = len(MIGRATIONS)
 
-
-class HistoryError(Exception):
-    """The history database cannot be used (corrupt, newer schema, unwritable)."""
-
-
-def db_path() -> Path:
-    return paths.data_dir() / DB_NAME
-
-
-# ------------------------------------------------------------------ connection
-
-
-def connect(path: Path | None = None, *, create: bool = True) -> sqlite3.Connection:
-    """Open (and migrate) the history database. Autocommit mode: transactions are explicit."""
-    path = Path(path) if path is not None else db_path()
-    if not create and not path.exists():
-        raise FileNotFoundError(str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists() or path.stat().st_size == 0
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    try:
-        if new:
-            try:
-                os.chmod(path, 0o600)  # reports may name endpoints and causes: the user's business
-            except OSError:
-                pass
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if new:
-            # Must be set before the first table exists; lets pruning give pages back to a phone.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            conn.execute("PRAGMA journal_mode = DELETE")  # e.g. a filesystem without shared memory
-        # NORMAL in WAL mode: a power cut may lose the last commit, never corrupt the file.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema to SCHEMA_VERSION; each step is its own transaction."""
-    while True:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise HistoryError(f"the history database has schema {version}, newer than this "
-                               f"payprobe understands ({SCHEMA_VERSION}); upgrade payprobe")
-        if version == SCHEMA_VERSION:
-            return version
-        with _write(conn):
-            # Re-read under the write lock: another process may have migrated meanwhile.
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-            if current != version:
-                continue
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
-
-
-@contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
-    # instead of both reading and then one failing to upgrade its lock.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _retrying(fn: Any, *args: Any) -> Any:
-    for attempt in range(WRITE_ATTEMPTS):
-        try:
-            return fn(*args)
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if attempt == WRITE_ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * (2 ** attempt) + random.uniform(0, 0.05))
-    return None
+# The old private name of write_transaction; tests/perf/bench_history.py uses it.
+_write = write_transaction
 
 
 # ------------------------------------------------------------------ extracting
 
 
-def parse_iso(text: str) -> float:
-    """'2026-11-26T01:02:03.123Z' -> Unix seconds (3.10's fromisoformat has no 'Z')."""
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    stamp = _dt.datetime.fromisoformat(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=_dt.timezone.utc)
-    return stamp.timestamp()
-
-
-def iso(ts: float) -> str:
-    dt = _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-def _metrics(report: dict[str, Any], check: str) -> Iterator[dict[str, Any]]:
+def _metrics(report: Report, check: str) -> Iterator[MetricEntry]:
     for c in report.get("checks", []):
         if c.get("name") == check:
             yield from c.get("metrics", [])
 
 
-def key_metrics(report: dict[str, Any]) -> dict[str, Any]:
+def key_metrics(report: Report) -> dict[str, Any]:
     """The few numbers a history row keeps: per-endpoint p50s, clock offset, DNS time."""
     endpoints: dict[str, dict[str, float]] = {}
     columns = {"tcp_connect_seconds": "connect_s", "tls_handshake_seconds": "tls_s",
@@ -203,12 +80,12 @@ def key_metrics(report: dict[str, Any]) -> dict[str, Any]:
             "dns_system_query_s": statistics.median(dns_times) if dns_times else None}
 
 
-def _causes(report: dict[str, Any]) -> list[dict[str, str]]:
+def _causes(report: Report) -> list[dict[str, str]]:
     return [{"code": str(c.get("code", "")), "severity": str(c.get("severity", "")),
              "title": str(c.get("title", ""))} for c in report.get("causes", [])]
 
 
-def compress(report: dict[str, Any]) -> bytes:
+def compress(report: Report) -> bytes:
     raw = json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return zlib.compress(raw, 6)
 
@@ -220,7 +97,7 @@ def decompress(blob: bytes) -> dict[str, Any]:
 # ------------------------------------------------------------------ writing
 
 
-def insert(conn: sqlite3.Connection, report: dict[str, Any]) -> bool:
+def insert(conn: sqlite3.Connection, report: Report) -> bool:
     """Insert one run (inside the caller's transaction). False if it was already there."""
     started = parse_iso(report["started_at"])
     km = key_metrics(report)
@@ -271,7 +148,7 @@ def prune(conn: sqlite3.Connection, *, keep_reports: int, keep_unhealthy_days: f
                      (cutoff, cutoff_unhealthy))
 
 
-def record_run(settings: Any, report: dict[str, Any], err: TextIO | None = None,
+def record_run(settings: Any, report: Report, err: TextIO | None = None,
                *, path: Path | None = None) -> bool:
     """Append a finished run. Never raises for database trouble: warns on ``err``."""
     hist = settings.history
@@ -279,7 +156,7 @@ def record_run(settings: Any, report: dict[str, Any], err: TextIO | None = None,
     def _do() -> bool:
         conn = connect(path)
         try:
-            with _write(conn):
+            with write_transaction(conn):
                 added = insert(conn, report)
                 prune(conn, keep_reports=int(hist.keep_reports),
                       keep_unhealthy_days=float(hist.keep_unhealthy_days),
@@ -294,7 +171,7 @@ def record_run(settings: Any, report: dict[str, Any], err: TextIO | None = None,
             conn.close()
 
     try:
-        return bool(_retrying(_do))
+        return retrying(_do)
     except (sqlite3.Error, OSError, HistoryError, KeyError, ValueError) as exc:
         if err is not None:
             err.write(f"payprobe: warning: history not updated: {_why(exc, path)}\n")
@@ -360,10 +237,10 @@ def query(since_ts: float | None = None, *, path: Path | None = None,
             for run, endpoint, connect_s, tls_s, ttfb_s in conn.execute(
                     "SELECT run, endpoint, connect_s, tls_s, ttfb_s FROM endpoint_p50 WHERE run >= ?",
                     (lowest,)):
-                r = by_id.get(run)
-                if r is not None:
-                    r["endpoints"][endpoint] = {"connect_s": connect_s, "tls_s": tls_s,
-                                                "ttfb_s": ttfb_s}
+                owner = by_id.get(run)
+                if owner is not None:
+                    owner["endpoints"][endpoint] = {"connect_s": connect_s, "tls_s": tls_s,
+                                                    "ttfb_s": ttfb_s}
         conn.execute("COMMIT")
         return runs
     finally:
@@ -387,7 +264,7 @@ def recent_summaries(n: int = 10, *, path: Path | None = None) -> list[dict[str,
     return runs
 
 
-def find_run(prefix: str, *, path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def find_run(prefix: str, *, path: Path | None = None) -> tuple[dict[str, Any], Report | None]:
     """The run whose run_id starts with ``prefix``, and its stored report (None if pruned).
 
     Raises LookupError with one sentence when none or several match.
@@ -412,8 +289,10 @@ def find_run(prefix: str, *, path: Path | None = None) -> tuple[dict[str, Any], 
         raise LookupError(f"{cleaned!r} matches several runs ({ids}...); give more of the id")
     row = rows[0]
     summary = _row_dict(row[:-1])
-    report = decompress(row[-1]) if row[-1] is not None else None
-    return summary, report
+    if row[-1] is None:
+        return summary, None
+    # Checked like any report from outside: the database is a file anyone may have edited.
+    return summary, model.parse_report(zlib.decompress(row[-1]), f"the history's copy of run {summary['run_id']}")
 
 
 # ------------------------------------------------------------------ meta (alert state)
@@ -444,129 +323,3 @@ def stats(path: Path | None = None) -> dict[str, Any]:
         conn.close()
     size = sum(f.stat().st_size for f in p.parent.glob(p.name + "*") if f.is_file())
     return {"runs": runs, "reports_kept": kept, "bytes": size}
-
-
-# ------------------------------------------------------------------ rendering
-
-SPARK_CHARS = "▁▂▃▄▅▆▇█"
-SPARK_WIDTH = 40
-
-
-def sparkline(values: list[float | None], width: int = SPARK_WIDTH) -> str:
-    """Unicode sparkline; None (no measurement: endpoint down) is a space.
-    More values than ``width`` are averaged into ``width`` buckets."""
-    if len(values) > width:
-        buckets: list[float | None] = []
-        for i in range(width):
-            chunk = [v for v in values[i * len(values) // width:(i + 1) * len(values) // width]
-                     if v is not None]
-            buckets.append(sum(chunk) / len(chunk) if chunk else None)
-        values = buckets
-    present = [v for v in values if v is not None]
-    if not present:
-        return " " * len(values)
-    low, high = min(present), max(present)
-    span = high - low
-    out = []
-    for v in values:
-        if v is None:
-            out.append(" ")
-        elif span <= 0:
-            out.append(SPARK_CHARS[0])
-        else:
-            out.append(SPARK_CHARS[min(7, int((v - low) / span * 8))])
-    return "".join(out)
-
-
-def trends(runs: list[dict[str, Any]]) -> dict[str, list[float | None]]:
-    """Per endpoint, connect p50 (seconds) for every run, None where not measured."""
-    names = sorted({name for r in runs for name in r.get("endpoints", {})})
-    return {name: [(r["endpoints"].get(name) or {}).get("connect_s") for r in runs] for name in names}
-
-
-def cause_counts(runs: list[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in runs:
-        for c in r["causes"]:
-            counts[c["code"]] = counts.get(c["code"], 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def _local(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
-
-
-def _safe(text: Any) -> str:
-    # Titles come from reports, which may quote what a network sent: no terminal escapes.
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
-
-
-def render_text(runs: list[dict[str, Any]], since_label: str) -> str:
-    if not runs:
-        return f"no runs in the history since {since_label}\n"
-    lines = []
-    for r in runs:
-        flags = " partial" if r["partial"] else ""
-        causes = ", ".join(c["code"] for c in r["causes"])
-        duration = f"{r['duration_s']:.1f} s" if r["duration_s"] is not None else "-"
-        lines.append(f"{_local(r['started_ts'])}  {r['run_id'][:8]}  {r['status']:<9}  "
-                     f"{r['trigger']:<8} {duration:>7}{flags}  {causes}".rstrip())
-    series = trends(runs)
-    if series:
-        lines += ["", "connect time p50 per endpoint, oldest to newest:"]
-        width = max(len(n) for n in series)
-        for name, values in series.items():
-            present = [v for v in values if v is not None]
-            if present:
-                figures = (f"min {min(present) * 1000:.0f} ms  median "
-                           f"{statistics.median(present) * 1000:.0f} ms  max {max(present) * 1000:.0f} ms")
-            else:
-                figures = "never measured"
-            lines.append(f"  {_safe(name):<{width}}  {sparkline(values)}  {figures}")
-    counts = cause_counts(runs)
-    if counts:
-        lines += ["", "causes:"]
-        lines += [f"  {code:<24} {n}" for code, n in counts.items()]
-    by_status: dict[str, int] = {}
-    for r in runs:
-        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    tally = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
-    lines += ["", f"{len(runs)} run(s) since {since_label}: {tally}"]
-    return "\n".join(lines) + "\n"
-
-
-def _public(r: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in r.items() if k not in ("id", "started_ts")}
-
-
-def render_json(runs: list[dict[str, Any]], since_ts: float | None) -> str:
-    doc = {"since": iso(since_ts) if since_ts is not None else None,
-           "runs": [_public(r) for r in runs],
-           "trends": {name: {"connect_p50_s": values} for name, values in trends(runs).items()},
-           "causes": cause_counts(runs)}
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-
-
-def _cell(value: Any) -> Any:
-    # Spreadsheets run cells starting with = + - @ as formulas; names come from configs.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def render_csv(runs: list[dict[str, Any]]) -> str:
-    import csv
-    import io
-
-    names = sorted({name for r in runs for name in r.get("endpoints", {})})
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["run_id", "started_at", "status", "trigger", "partial", "duration_s", "causes",
-                     "clock_offset_s", "dns_system_query_s"]
-                    + [_cell(f"connect_p50_s[{n}]") for n in names])
-    for r in runs:
-        writer.writerow([r["run_id"], r["started_at"], r["status"], _cell(r["trigger"]),
-                         int(r["partial"]), r["duration_s"], ";".join(c["code"] for c in r["causes"]),
-                         r["clock_offset_s"], r["dns_system_query_s"]]
-                        + [(r["endpoints"].get(n) or {}).get("connect_s") for n in names])
-    return buf.getvalue()

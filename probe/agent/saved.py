@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from payprobe.engine import paths
 from payprobe.engine.files import read_input, write_atomic
 from payprobe.reports import model
+from payprobe.reports.types import Report
 
 
-def save_report(report: dict[str, Any], err: TextIO) -> Path | None:
+def save_report(report: Report, err: TextIO) -> Path | None:
     """Save the JSON report under the data dir, or else the temp dir; the path, or None."""
     name = model.report_filename(report)
     text = model.dumps(report)
@@ -28,7 +29,7 @@ def save_report(report: dict[str, Any], err: TextIO) -> Path | None:
     return None
 
 
-def read_report(path: str | Path) -> dict[str, Any]:
+def read_report(path: str | Path) -> Report:
     """A report file from outside, checked; UsageError (exit 64) if it is not one."""
     raw = read_input(path, "a payprobe JSON report")
     return model.parse_report(raw, str(path))
@@ -44,7 +45,7 @@ def latest_report_path(folder: Path | None = None) -> Path | None:
     return max(candidates, key=lambda p: (p.stat().st_mtime, p.name), default=None)
 
 
-def report_for_run(run_id: str) -> dict[str, Any] | None:
+def report_for_run(run_id: str) -> Report | None:
     """The JSON file a run saved, when the history no longer holds its report."""
     try:
         for path in paths.reports_dir().glob(f"report-*-{run_id[:8]}.json"):
