@@ -11,12 +11,19 @@ from __future__ import annotations
 import email.utils
 import statistics
 import time
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from payprobe import classify as fc
 from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
+from payprobe.checks._clock_sources import (
+    HTTP_DATE_RESOLUTION_S,
+    NtpAnswer,
+    SourceResult,
+    judge_ntp,
+    sane_server_time,
+)
+from payprobe.settings import ClockConfig
 
 NTP_PORT = 123
 # Requests per server when time allows; the lowest-delay answer is the most accurate
@@ -26,14 +33,8 @@ NTP_REQUEST_TIMEOUT_S = 1.0
 # Budget for the whole NTP phase, so the HTTP fallback still has time when UDP/123 is dropped.
 NTP_PHASE_S = 3.0
 HTTP_REQUEST_TIMEOUT_S = 4.0
-HTTP_DATE_RESOLUTION_S = 1.0
 # Servers further apart than this are reported as disagreeing.
 DISAGREEMENT_S = 1.0
-# An NTP server's own timestamps outside these years are nonsense whatever our clock says
-# (the device clock may well be at 1970 after a reset; the server's must not be).
-SANE_SERVER_YEARS = (2000, 2200)
-_SANE_LOW_S = 946684800.0      # 2000-01-01T00:00:00Z
-_SANE_HIGH_S = 7258118400.0    # 2200-01-01T00:00:00Z
 
 
 def human_duration(seconds: float) -> str:
@@ -53,73 +54,6 @@ def human_duration(seconds: float) -> str:
             if len(parts) == 2 or (parts and not n):
                 break
     return " ".join(parts[:2]) or "0 seconds"
-
-
-@dataclass
-class NtpAnswer:
-    offset_s: float
-    delay_s: float
-    stratum: int
-    leap: int
-
-
-@dataclass
-class SourceResult:
-    source: str                        # as configured
-    kind: str                          # ntp | http_date
-    best: NtpAnswer | None = None      # ntp: lowest-delay valid answer
-    offset_s: float | None = None      # http_date: corrected offset
-    rtt_s: float | None = None
-    answers: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    failure: str | None = None         # classified failure of the last error, if no answer
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.best is not None or self.offset_s is not None
-
-    @property
-    def offset(self) -> float | None:
-        return self.best.offset_s if self.best is not None else self.offset_s
-
-    def evidence(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"what": self.kind, "source": self.source, "ok": self.ok}
-        if self.best is not None:
-            item.update(offset_s=round(self.best.offset_s, 6), delay_s=round(self.best.delay_s, 6),
-                        stratum=self.best.stratum, leap=self.best.leap, answers=self.answers)
-        if self.offset_s is not None:
-            item.update(offset_s=round(self.offset_s, 3), rtt_s=round(self.rtt_s or 0.0, 4),
-                        resolution_s=HTTP_DATE_RESOLUTION_S)
-        if self.rejected:
-            item["rejected"] = dict(self.rejected)
-        if self.failure:
-            item["failure"] = self.failure
-        if self.detail:
-            item["detail"] = self.detail
-        return item
-
-
-def judge_ntp(stats: Any) -> str | None:
-    """Why an NTP answer must not be used, or None when it is usable."""
-    if stats.leap == 3:
-        return "ntp_unsynchronised"            # the server says its own clock is not set
-    if stats.stratum == 0 or stats.stratum >= 16:
-        return "ntp_bad_stratum"               # kiss-o'-death or unsynchronised
-    if stats.mode not in (4, 5):
-        return "ntp_bogus_reply"               # not a server answer
-    for stamp in (stats.tx_timestamp, stats.recv_timestamp):
-        system = stamp - 2208988800.0          # NTP era 0 -> Unix time
-        if not (_SANE_LOW_S <= system <= _SANE_HIGH_S):
-            return "ntp_bogus_timestamp"
-    if stats.recv_timestamp > stats.tx_timestamp + 1e-3:
-        return "ntp_bogus_timestamp"           # sent before it received: impossible
-    # The originate timestamp must echo our request (anti-spoofing, broken servers).
-    if stats.orig_timestamp == 0 or not (0.0 <= stats.dest_timestamp - stats.orig_timestamp < 60.0):
-        return "ntp_bogus_reply"
-    if stats.delay < -1e-3:
-        return "ntp_bogus_timestamp"
-    return None
 
 
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (1.1.0+); the ssl module has no name for it.
@@ -142,10 +76,96 @@ def date_tls_context(ca_file: str) -> Any:
     return context
 
 
-def _failure(exc: BaseException) -> str:
-    """parallel() hands back CheckCancelled for a source still busy at the deadline:
-    that source timed out ("cancelled" would say the person stopped the run)."""
-    return fc.GENERIC_TIMEOUT if isinstance(exc, CheckCancelled) else fc.classify(exc)
+def _failure_reasons(results: list[SourceResult]) -> list[str]:
+    """Why each source gave no usable answer, once per reason."""
+    return sorted({r.failure or next(iter(r.rejected), "no_answer") for r in results})
+
+
+def _report_sources(results: list[SourceResult], out: Outcome) -> None:
+    """One evidence item per source; offset, NTP delay and HTTP RTT metrics where it answered."""
+    for r in results:
+        out.evidence.append(r.evidence())
+        if r.ok:
+            out.metrics.append(Metric("clock_offset_seconds", round(r.offset or 0.0, 6), "s",
+                                      {"source": r.source}))
+        if r.best is not None:
+            out.metrics.append(Metric("ntp_delay_seconds", round(r.best.delay_s, 6), "s",
+                                      {"source": r.source}))
+        if r.rtt_s is not None and r.ok:
+            out.metrics.append(Metric("http_date_rtt_seconds", round(r.rtt_s, 6), "s",
+                                      {"source": r.source}))
+
+
+def _report_no_reference(results: list[SourceResult], out: Outcome) -> None:
+    """No source answered usably: the clock could not be checked."""
+    reasons = _failure_reasons(results)
+    out.findings.append(Finding(
+        "clock.unknown", "warn",
+        "could not check the clock: no NTP server or web server answered usably "
+        f"({', '.join(reasons)})",
+        data={"offset_s": None, "source": "", "failures": reasons}))
+    out.summary = "clock not checked: no time source answered"
+
+
+def _report_best(best: float, by_ntp: bool, used: list[SourceResult], offsets: list[float],
+                 out: Outcome) -> list[str]:
+    """The best offset's metric and evidence, and whether the sources disagree.
+
+    Returns the notes for the summary (a disagreement between sources).
+    """
+    method = "ntp" if by_ntp else "http_date"
+    out.metrics.append(Metric("clock_offset_seconds", round(best, 6), "s", {"source": "best"}))
+    resolution = None if by_ntp else HTTP_DATE_RESOLUTION_S
+    out.evidence.append({"what": "clock_best", "offset_s": round(best, 6), "method": method,
+                         "sources": len(offsets),
+                         **({"resolution_s": resolution} if resolution else {})})
+    spread = max(offsets) - min(offsets)
+    notes: list[str] = []
+    if len(offsets) > 1 and spread > DISAGREEMENT_S:
+        out.evidence.append({"what": "clock_disagreement", "spread_s": round(spread, 3),
+                             "offsets": {r.source: round(r.offset or 0.0, 3) for r in used}})
+        notes.append(f"sources disagree by {human_duration(spread)}")
+    return notes
+
+
+def _report_ntp_blocked(best: float, ntp_results: list[SourceResult],
+                        http_ok: list[SourceResult], out: Outcome) -> None:
+    """NTP failed where web servers answered: the phone may not set its own clock."""
+    reasons = _failure_reasons(ntp_results)
+    out.findings.append(Finding(
+        "clock.ntp_blocked", "warn",
+        "NTP (UDP port 123) got no usable answer, but web servers did; the phone may "
+        "not be able to set its clock automatically",
+        data={"offset_s": best, "source": http_ok[0].source, "failures": reasons}))
+
+
+def _offset_text(best: float, via: str) -> str:
+    ahead_behind = "behind" if best > 0 else "ahead"
+    return f"your clock is {human_duration(abs(best))} {ahead_behind} (measured against {via})"
+
+
+def _report_skew(cfg: ClockConfig, best: float, by_ntp: bool, via: str, out: Outcome) -> None:
+    """clock.skew when the offset is over the warn or fail threshold."""
+    magnitude = abs(best)
+    if magnitude > cfg.fail_s or magnitude > cfg.warn_s:
+        severity = "fail" if magnitude > cfg.fail_s else "warn"
+        out.findings.append(Finding(
+            "clock.skew", severity,
+            _offset_text(best, via)
+            + "; secure connections and payment signatures can fail until it is corrected",
+            target="best",
+            data={"offset_s": best, "source": "ntp" if by_ntp else "http_date", "threshold_s":
+                  cfg.fail_s if severity == "fail" else cfg.warn_s}))
+
+
+def _clock_summary(best: float, by_ntp: bool, via: str) -> str:
+    """The offset in words; "right" within what the method can resolve."""
+    magnitude = abs(best)
+    if magnitude < 1.0 and by_ntp:
+        return f"your clock is right (off by {magnitude * 1000:.0f} ms, {via})"
+    if magnitude < HTTP_DATE_RESOLUTION_S and not by_ntp:
+        return f"your clock is right to within a second ({via})"
+    return _offset_text(best, via)
 
 
 class ClockCheck:
@@ -154,7 +174,7 @@ class ClockCheck:
     description: ClassVar[str] = "device clock offset from NTP servers (HTTP Date as fallback)"
     timeout_s: ClassVar[float] = 10.0
 
-    def run(self, ctx: CheckContext) -> Outcome:
+    def run(self, ctx: CheckContext[ClockConfig]) -> Outcome:
         cfg = ctx.config
         servers = list(cfg.ntp_servers)
         urls = list(cfg.http_date_urls)
@@ -168,76 +188,25 @@ class ClockCheck:
             http_results = self._http(ctx, urls)
         http_ok = [r for r in http_results if r.ok]
         used = ntp_ok or http_ok
-
-        for r in ntp_results + http_results:
-            out.evidence.append(r.evidence())
-            if r.ok:
-                out.metrics.append(Metric("clock_offset_seconds", round(r.offset or 0.0, 6), "s",
-                                          {"source": r.source}))
-            if r.best is not None:
-                out.metrics.append(Metric("ntp_delay_seconds", round(r.best.delay_s, 6), "s",
-                                          {"source": r.source}))
-            if r.rtt_s is not None and r.ok:
-                out.metrics.append(Metric("http_date_rtt_seconds", round(r.rtt_s, 6), "s",
-                                          {"source": r.source}))
-
+        _report_sources(ntp_results + http_results, out)
         if not used:
             # Tell a waiting tls check now that no reference will come.
             ctx.shared.put("clock.offset_s", None)
-            reasons = sorted({r.failure or next(iter(r.rejected), "no_answer")
-                              for r in ntp_results + http_results})
-            out.findings.append(Finding(
-                "clock.unknown", "warn",
-                "could not check the clock: no NTP server or web server answered usably "
-                f"({', '.join(reasons)})",
-                data={"offset_s": None, "source": "", "failures": reasons}))
-            out.summary = "clock not checked: no time source answered"
+            _report_no_reference(ntp_results + http_results, out)
             return out
 
         offsets = [r.offset for r in used if r.offset is not None]
         best = float(statistics.median(offsets))
         # Publish at once: the tls check may be waiting to explain "not yet valid".
         ctx.shared.put("clock.offset_s", best)
-        method = "ntp" if ntp_ok else "http_date"
-        out.metrics.append(Metric("clock_offset_seconds", round(best, 6), "s", {"source": "best"}))
-        resolution = None if ntp_ok else HTTP_DATE_RESOLUTION_S
-        out.evidence.append({"what": "clock_best", "offset_s": round(best, 6), "method": method,
-                             "sources": len(offsets),
-                             **({"resolution_s": resolution} if resolution else {})})
-        spread = max(offsets) - min(offsets)
-        notes: list[str] = []
-        if len(offsets) > 1 and spread > DISAGREEMENT_S:
-            out.evidence.append({"what": "clock_disagreement", "spread_s": round(spread, 3),
-                                 "offsets": {r.source: round(r.offset or 0.0, 3) for r in used}})
-            notes.append(f"sources disagree by {human_duration(spread)}")
-
-        if not ntp_ok and servers:
-            reasons = sorted({r.failure or next(iter(r.rejected), "no_answer") for r in ntp_results})
-            out.findings.append(Finding(
-                "clock.ntp_blocked", "warn",
-                "NTP (UDP port 123) got no usable answer, but web servers did; the phone may "
-                "not be able to set its clock automatically",
-                data={"offset_s": best, "source": http_ok[0].source, "failures": reasons}))
-
-        source_label = "best"
-        ahead_behind = "behind" if best > 0 else "ahead"
-        magnitude = abs(best)
-        via = (f"{len(offsets)} NTP server(s)" if ntp_ok else
+        by_ntp = bool(ntp_ok)
+        notes = _report_best(best, by_ntp, used, offsets, out)
+        if not by_ntp and servers:
+            _report_ntp_blocked(best, ntp_results, http_ok, out)
+        via = (f"{len(offsets)} NTP server(s)" if by_ntp else
                f"the Date header of {len(offsets)} web server(s), 1 s resolution")
-        text = f"your clock is {human_duration(magnitude)} {ahead_behind} (measured against {via})"
-        if magnitude > cfg.fail_s or magnitude > cfg.warn_s:
-            severity = "fail" if magnitude > cfg.fail_s else "warn"
-            out.findings.append(Finding(
-                "clock.skew", severity,
-                text + "; secure connections and payment signatures can fail until it is corrected",
-                target=source_label,
-                data={"offset_s": best, "source": method, "threshold_s":
-                      cfg.fail_s if severity == "fail" else cfg.warn_s}))
-        if magnitude < 1.0 and ntp_ok:
-            text = f"your clock is right (off by {magnitude * 1000:.0f} ms, {via})"
-        elif magnitude < HTTP_DATE_RESOLUTION_S and not ntp_ok:
-            text = f"your clock is right to within a second ({via})"
-        out.summary = "; ".join([text, *notes])
+        _report_skew(cfg, best, by_ntp, via, out)
+        out.summary = "; ".join([_clock_summary(best, by_ntp, via), *notes])
         return out
 
     # ------------------------------------------------------------------ NTP
@@ -250,7 +219,7 @@ class ClockCheck:
             if isinstance(res, SourceResult):
                 out.append(res)
             else:
-                out.append(SourceResult(server, "ntp", failure=_failure(res)))
+                out.append(SourceResult(server, "ntp", failure=fc.classify(res)))
         return out
 
     def _ntp_server(self, ctx: CheckContext, server: str, phase_end: float) -> SourceResult:
@@ -272,10 +241,7 @@ class ClockCheck:
         try:
             # ntplib calls getaddrinfo without a timeout; resolve here with one.
             address = net.resolve(host, port, timeout=left())[0]
-        except CheckCancelled:
-            result.failure = fc.GENERIC_TIMEOUT
-            return result
-        except Exception as exc:  # noqa: BLE001 - classified
+        except Exception as exc:  # noqa: BLE001 - classified (CheckCancelled too: it timed out)
             result.failure = fc.classify(exc)
             return result
 
@@ -313,7 +279,7 @@ class ClockCheck:
     def _http(self, ctx: CheckContext, urls: list[str]) -> list[SourceResult]:
         results = parallel(lambda u: self._http_date(ctx, u), urls, ctx)
         return [r if isinstance(r, SourceResult) else
-                SourceResult(u, "http_date", failure=_failure(r)) for u, r in zip(urls, results, strict=True)]
+                SourceResult(u, "http_date", failure=fc.classify(r)) for u, r in zip(urls, results, strict=True)]
 
     def _http_date(self, ctx: CheckContext, url: str) -> SourceResult:
         result = SourceResult(url, "http_date")
@@ -322,10 +288,7 @@ class ClockCheck:
             fetched = net.fetch(url, timeout=ctx.timeout(HTTP_REQUEST_TIMEOUT_S), method="HEAD",
                                 context=context)
             local_end = time.time()
-        except CheckCancelled:
-            result.failure = fc.GENERIC_TIMEOUT
-            return result
-        except Exception as exc:  # noqa: BLE001 - classified
+        except Exception as exc:  # noqa: BLE001 - classified (CheckCancelled too: it timed out)
             result.failure = fc.classify(exc)
             return result
         response = fetched.response
@@ -346,7 +309,7 @@ class ClockCheck:
         except (TypeError, ValueError, OverflowError, IndexError):
             result.failure, result.detail = "http_date_garbage", "unparseable Date header"
             return result
-        if not (_SANE_LOW_S <= stamp <= _SANE_HIGH_S):
+        if not sane_server_time(stamp):
             result.failure, result.detail = "http_date_garbage", "Date header out of range"
             return result
         # The server wrote Date while answering, about half the request RTT before we

@@ -17,13 +17,30 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from payprobe import classify as fc
 from payprobe import net
-from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
+from payprobe.api import CheckCancelled, CheckContext, Metric, Outcome, parallel
+from payprobe.checks._endpoint_samples import (
+    PHASES,
+    EndpointResult,
+    Sample,
+    SampleSummary,
+    common_phase,
+    jitter,
+    percentile,
+    phase_values,
+    rounded,
+    stats,
+    summarize,
+)
+from payprobe.checks._target_findings import TargetFindings
+from payprobe.settings import Endpoint, LatencyConfig
+
+# Names other modules and tests use from here.
+__all__ = ["EndpointsCheck", "jitter", "percentile"]
 
 # A sample never gets less than this (or what is left of the deadline, if less).
 MIN_SAMPLE_S = 1.0
@@ -43,61 +60,10 @@ SYN_RTO_S = 1.0
 REPORT_MARGIN_S = 0.2
 
 
-@dataclass
-class Sample:
-    connect_s: float | None = None
-    tls_s: float | None = None
-    ttfb_s: float | None = None
-    http_status: int | None = None
-    failure: str | None = None
-    phase: str | None = None          # where it failed: connect | tls | http | deadline
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"connect_s": _r(self.connect_s), "tls_s": _r(self.tls_s),
-                "ttfb_s": _r(self.ttfb_s), "http_status": self.http_status,
-                "failure": self.failure, "phase": self.phase}
-
-
-@dataclass
-class EndpointResult:
-    endpoint: Any                      # payprobe.engine.config.Endpoint
-    resolve_s: float | None = None
-    resolve_failure: str | None = None
-    addresses: int = 0
-    samples: list[Sample] = field(default_factory=list)
-    planned: int = 0
-    icmp: dict[str, Any] = field(default_factory=dict)
-
-
-def _r(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def jitter(values: list[float]) -> float | None:
-    """Mean absolute difference of consecutive values (RFC 3550's idea, unsmoothed)."""
-    if len(values) < 2:
-        return None
-    return sum(abs(b - a) for a, b in zip(values, values[1:], strict=False)) / (len(values) - 1)
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    return {"min": min(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95),
-            "max": max(values)}
+def connect_timeout_s(cfg: LatencyConfig) -> float:
+    """Just under the first SYN retransmission: a sample whose first SYN was lost
+    is lost, not merely slow (a retransmitted SYN would otherwise win the race)."""
+    return max(SYN_RTO_S - 0.05, float(cfg.fail_ms) / 1000.0)
 
 
 class EndpointsCheck:
@@ -209,9 +175,7 @@ class EndpointsCheck:
                 host_header: str, target: str, method: str, tls_ctx: Any,
                 budget: float) -> Sample:
         s = Sample()
-        # Just under the first SYN retransmission: a sample whose first SYN was lost
-        # is lost, not merely slow (a retransmitted SYN would otherwise win the race).
-        connect_cap_s = max(SYN_RTO_S - 0.05, float(ctx.config.fail_ms) / 1000.0)
+        connect_cap_s = connect_timeout_s(ctx.config)
         end = time.monotonic() + budget
 
         def left() -> float:
@@ -281,98 +245,117 @@ class EndpointsCheck:
 
     # ------------------------------------------------------------ reporting
 
-    def _report(self, ctx: CheckContext, res: EndpointResult, out: Outcome) -> dict[str, Any]:
-        cfg = ctx.config
+    def _report(self, ctx: CheckContext[LatencyConfig], res: EndpointResult,
+                out: Outcome) -> dict[str, Any]:
+        """Metrics, findings and the samples' evidence of one endpoint; returns its item."""
+        summary = summarize(res)
+        _report_metrics(res, summary, out)
+        _report_findings(ctx.config, res, summary, out)
+        out.evidence.append(_samples_evidence(ctx.config, res))
         ep = res.endpoint
-        label = ep.name
-        labels = {"endpoint": label}
-        samples = res.samples
-        planned = max(1, res.planned)
-        ok_samples = [s for s in samples if s.ok]
-        # Samples never taken (deadline) count as lost: the planned count is the denominator.
-        lost = planned - len(ok_samples) if res.resolve_failure is None else planned
-        loss = lost / planned
-
-        if res.resolve_s is not None:
-            out.metrics.append(Metric("dns_resolve_seconds", round(res.resolve_s, 6), "s", labels))
-        p50: dict[str, float] = {}
-        for metric, attr in (("tcp_connect_seconds", "connect_s"),
-                             ("tls_handshake_seconds", "tls_s"), ("http_ttfb_seconds", "ttfb_s")):
-            values = [getattr(s, attr) for s in samples if getattr(s, attr) is not None]
-            if not values:
-                continue
-            for stat, value in stats(values).items():
-                out.metrics.append(Metric(metric, round(value, 6), "s", {**labels, "stat": stat}))
-            p50[attr] = percentile(values, 0.5)
-        out.metrics.append(Metric("loss_ratio", round(loss, 4), "", labels))
-        jit = jitter([s.connect_s for s in samples if s.connect_s is not None])
-        if jit is not None:
-            out.metrics.append(Metric("jitter_seconds", round(jit, 6), "s", labels))
-        statuses = [s.http_status for s in samples if s.http_status is not None]
-        # The status most samples saw (the last one on a tie): one figure per endpoint.
-        status = Counter(statuses).most_common(1)[0][0] if statuses else None
-        if status is not None:
-            out.metrics.append(Metric("http_status", float(status), "", labels))
-        if res.icmp.get("avg_rtt_s") is not None:
-            out.metrics.append(Metric("icmp_rtt_seconds", res.icmp["avg_rtt_s"], "s", labels))
-
-        failures = [s.failure for s in samples if s.failure]
-        failure = res.resolve_failure or (Counter(failures).most_common(1)[0][0]
-                                          if failures and not ok_samples else None)
-        p50_worst = max((p50.get("connect_s", 0.0), p50.get("ttfb_s", 0.0)), default=0.0)
-        p50_ms = round(p50_worst * 1000.0, 1) if p50 else None
-        data: dict[str, Any] = {"provider": ep.provider, "group": ep.group, "failure": failure,
-                                "http_status": status, "p50_ms": p50_ms,
-                                "loss_ratio": round(loss, 4)}
-
-        def add(code: str, severity: str, message: str, **extra: Any) -> None:
-            out.findings.append(Finding(code, severity, message, target=label,
-                                        data={**data, **extra}))
-
-        http_error = status is not None and (status >= 500 or status == 429)
-        if not ok_samples:
-            where = "resolving its name" if res.resolve_failure else "every sample"
-            add("endpoint.unreachable", "fail",
-                f"{label} ({ep.provider or 'no provider'}) is unreachable: {failure} ({where})",
-                phase="resolve" if res.resolve_failure else _common_phase(samples))
-        else:
-            if loss > cfg.loss_fail_ratio:
-                add("endpoint.loss", "fail", f"{label}: {lost} of {planned} samples failed",
-                    failures=dict(Counter(failures)))
-            elif loss > cfg.loss_warn_ratio:
-                add("endpoint.loss", "warn", f"{label}: {lost} of {planned} samples failed",
-                    failures=dict(Counter(failures)))
-            slow_ms = p50_worst * 1000.0
-            phase = "connect" if p50.get("connect_s", 0.0) >= p50.get("ttfb_s", 0.0) else "ttfb"
-            if slow_ms > cfg.fail_ms:
-                add("endpoint.slow", "fail", f"{label} is slow: median {phase} {slow_ms:.0f} ms "
-                    f"(over {cfg.fail_ms:g} ms)", phase=phase, threshold_ms=cfg.fail_ms)
-            elif slow_ms > cfg.warn_ms:
-                add("endpoint.slow", "warn", f"{label} is slow: median {phase} {slow_ms:.0f} ms "
-                    f"(over {cfg.warn_ms:g} ms)", phase=phase, threshold_ms=cfg.warn_ms)
-        if http_error:
-            assert status is not None
-            why = "rate limiting (429)" if status == 429 else f"a server error ({status})"
-            add("endpoint.http_error", "fail", f"{label} answers with {why}: the service is "
-                "overloaded or failing", failure=fc.HTTP_STATUS_5XX if status >= 500
-                else fc.HTTP_STATUS_4XX)
-
-        ok = bool(ok_samples) and not http_error
-        item_failure = failure or (
-            (fc.HTTP_STATUS_5XX if status and status >= 500 else fc.HTTP_STATUS_4XX)
-            if http_error else None)
-        out.evidence.append({
-            "what": "endpoint_samples", "endpoint": label, "provider": ep.provider,
-            "resolve_s": _r(res.resolve_s), "resolve_failure": res.resolve_failure,
-            "addresses": res.addresses, "planned": res.planned,
-            "connect_timeout_s": max(SYN_RTO_S - 0.05, float(cfg.fail_ms) / 1000.0),
-            "samples": [s.to_dict() for s in samples], "icmp": res.icmp or None,
-        })
         # The per-endpoint item of HACKING.md's table, exactly these keys.
-        return {"what": "endpoint", "endpoint": label, "provider": ep.provider,
-                "group": ep.group, "ok": ok, "failure": item_failure, "http_status": status}
+        return {"what": "endpoint", "endpoint": ep.name, "provider": ep.provider,
+                "group": ep.group, "ok": summary.reachable and not summary.http_error,
+                "failure": summary.failure or _http_error_failure(summary),
+                "http_status": summary.http_status}
 
 
-def _common_phase(samples: list[Sample]) -> str | None:
-    phases = [s.phase for s in samples if s.phase]
-    return Counter(phases).most_common(1)[0][0] if phases else None
+def _report_metrics(res: EndpointResult, summary: SampleSummary, out: Outcome) -> None:
+    """Resolve time, each phase's statistics, loss, jitter, status and ICMP RTT."""
+    labels = {"endpoint": res.endpoint.name}
+    if res.resolve_s is not None:
+        out.metrics.append(Metric("dns_resolve_seconds", round(res.resolve_s, 6), "s", labels))
+    for metric, attr in PHASES:
+        values = phase_values(res.samples, attr)
+        if not values:
+            continue
+        for stat, value in stats(values).items():
+            out.metrics.append(Metric(metric, round(value, 6), "s", {**labels, "stat": stat}))
+    out.metrics.append(Metric("loss_ratio", round(summary.loss_ratio, 4), "", labels))
+    jit = jitter([s.connect_s for s in res.samples if s.connect_s is not None])
+    if jit is not None:
+        out.metrics.append(Metric("jitter_seconds", round(jit, 6), "s", labels))
+    if summary.http_status is not None:
+        out.metrics.append(Metric("http_status", float(summary.http_status), "", labels))
+    if res.icmp.get("avg_rtt_s") is not None:
+        out.metrics.append(Metric("icmp_rtt_seconds", res.icmp["avg_rtt_s"], "s", labels))
+
+
+def _report_findings(cfg: LatencyConfig, res: EndpointResult, summary: SampleSummary,
+                     out: Outcome) -> None:
+    ep = res.endpoint
+    p50_ms = round(summary.worst_p50_s * 1000.0, 1) if summary.p50_s else None
+    findings = TargetFindings(out, ep.name, {
+        "provider": ep.provider, "group": ep.group, "failure": summary.failure,
+        "http_status": summary.http_status, "p50_ms": p50_ms,
+        "loss_ratio": round(summary.loss_ratio, 4)})
+    if not summary.reachable:
+        _unreachable_finding(ep, res, summary, findings)
+    else:
+        _loss_finding(cfg, summary, findings)
+        _slow_finding(cfg, summary, findings)
+    if summary.http_error:
+        _http_error_finding(summary, findings)
+
+
+def _unreachable_finding(ep: Endpoint, res: EndpointResult, summary: SampleSummary,
+                         findings: TargetFindings) -> None:
+    where = "resolving its name" if res.resolve_failure else "every sample"
+    findings.add("endpoint.unreachable", "fail",
+                 f"{ep.name} ({ep.provider or 'no provider'}) is unreachable: {summary.failure} "
+                 f"({where})",
+                 phase="resolve" if res.resolve_failure else common_phase(res.samples))
+
+
+def _loss_finding(cfg: LatencyConfig, summary: SampleSummary, findings: TargetFindings) -> None:
+    if summary.loss_ratio > cfg.loss_fail_ratio:
+        severity = "fail"
+    elif summary.loss_ratio > cfg.loss_warn_ratio:
+        severity = "warn"
+    else:
+        return
+    findings.add("endpoint.loss", severity,
+                 f"{findings.target}: {summary.lost} of {summary.planned} samples failed",
+                 failures=dict(Counter(summary.failures)))
+
+
+def _slow_finding(cfg: LatencyConfig, summary: SampleSummary, findings: TargetFindings) -> None:
+    slow_ms = summary.worst_p50_s * 1000.0
+    p50_s = summary.p50_s
+    phase = "connect" if p50_s.get("connect_s", 0.0) >= p50_s.get("ttfb_s", 0.0) else "ttfb"
+    if slow_ms > cfg.fail_ms:
+        severity, threshold_ms = "fail", cfg.fail_ms
+    elif slow_ms > cfg.warn_ms:
+        severity, threshold_ms = "warn", cfg.warn_ms
+    else:
+        return
+    findings.add("endpoint.slow", severity, f"{findings.target} is slow: median {phase} "
+                 f"{slow_ms:.0f} ms (over {threshold_ms:g} ms)", phase=phase,
+                 threshold_ms=threshold_ms)
+
+
+def _http_error_failure(summary: SampleSummary) -> str | None:
+    """The failure code of a service that answers with 429 or 5xx, else None."""
+    if not summary.http_error:
+        return None
+    status = summary.http_status or 0
+    return fc.HTTP_STATUS_5XX if status >= 500 else fc.HTTP_STATUS_4XX
+
+
+def _http_error_finding(summary: SampleSummary, findings: TargetFindings) -> None:
+    status = summary.http_status
+    why = "rate limiting (429)" if status == 429 else f"a server error ({status})"
+    findings.add("endpoint.http_error", "fail", f"{findings.target} answers with {why}: the "
+                 "service is overloaded or failing", failure=_http_error_failure(summary))
+
+
+def _samples_evidence(cfg: LatencyConfig, res: EndpointResult) -> dict[str, Any]:
+    """Every sample of one endpoint, healthy or not, with how it was resolved."""
+    ep = res.endpoint
+    return {
+        "what": "endpoint_samples", "endpoint": ep.name, "provider": ep.provider,
+        "resolve_s": rounded(res.resolve_s), "resolve_failure": res.resolve_failure,
+        "addresses": res.addresses, "planned": res.planned,
+        "connect_timeout_s": connect_timeout_s(cfg),
+        "samples": [s.to_dict() for s in res.samples], "icmp": res.icmp or None,
+    }

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from payprobe import classify as fc
 from payprobe import net
-from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome, parallel
+from payprobe.api import CheckCancelled, CheckContext, Metric, Outcome, parallel
 from payprobe.checks import _certs
+from payprobe.checks._target_findings import TargetFindings
+from payprobe.checks._tls_targets import Probe, Target, targets_from
+from payprobe.settings import TlsConfig
 
 ALPN_OFFER = ["h2", "http/1.1"]
 OLD_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})
@@ -38,58 +39,6 @@ CLOCK_WAIT_S = 2.0
 REPORT_MARGIN_S = 0.2
 _CERT_FAILURES = frozenset({fc.TLS_UNKNOWN_AUTHORITY, fc.TLS_HOSTNAME_MISMATCH,
                             fc.TLS_CERT_EXPIRED, fc.TLS_CERT_NOT_YET_VALID})
-
-
-@dataclass
-class Target:
-    label: str      # metric label / finding target: what the person wrote, or the hostname
-    host: str
-    port: int
-
-
-@dataclass
-class Probe:
-    target: Target
-    connect_s: float | None = None
-    handshake_s: float | None = None
-    verified: bool = False
-    failure: str | None = None         # classify() code of what went wrong, if anything
-    phase: str | None = None           # resolve | connect | handshake | verify
-    message: str = ""                  # scrubbed error text
-    version: str | None = None
-    cipher: str | None = None
-    alpn: str | None = None
-    chain: list[_certs.CertInfo] = field(default_factory=list)
-    captured_unverified: bool = False  # chain/version come from the second, unverified handshake
-
-    @property
-    def leaf(self) -> _certs.CertInfo | None:
-        return self.chain[0] if self.chain else None
-
-
-def targets_from(ctx: CheckContext) -> list[Target]:
-    cfg = ctx.config
-    out: list[Target] = []
-    seen: set[tuple[str, int]] = set()
-    configured = list(getattr(cfg, "targets", []) or [])
-    if configured:
-        for raw in configured:
-            host, port = net.split_hostport(raw, 443)
-            if (host, port) not in seen:
-                seen.add((host, port))
-                out.append(Target(raw.strip(), host, port))
-        return out
-    for ep in getattr(ctx.settings, "endpoints", []) or []:
-        parts = urlsplit(ep.url)
-        if parts.scheme != "https" or not parts.hostname:
-            continue
-        host, port = parts.hostname, parts.port or 443
-        if (host, port) in seen:
-            continue
-        seen.add((host, port))
-        label = host if port == 443 else f"{host}:{port}"
-        out.append(Target(label, host, port))
-    return out
 
 
 def _phase_timeout(ctx: CheckContext) -> float:
@@ -136,7 +85,7 @@ class TlsCheck:
                 probes.append(res)
             else:
                 # Still running at the deadline (CheckCancelled) or an unexpected error.
-                failure = fc.GENERIC_TIMEOUT if isinstance(res, CheckCancelled) else fc.classify(res)
+                failure = fc.classify(res)
                 probes.append(Probe(target, failure=failure, phase="deadline" if isinstance(
                     res, CheckCancelled) else "handshake", message=fc.describe(res)))
 
@@ -264,109 +213,145 @@ class TlsCheck:
 
     # ------------------------------------------------------------ reporting
 
-    def _report(self, ctx: CheckContext, p: Probe, offset_s: float | None, out: Outcome) -> None:
-        cfg = ctx.config
-        label = p.target.label
+    def _report(self, ctx: CheckContext[TlsConfig], p: Probe, offset_s: float | None,
+                out: Outcome) -> None:
+        """Metrics, findings and evidence of one target."""
         leaf = p.leaf
         now_dev = datetime.now(timezone.utc)
         now_ref = now_dev + timedelta(seconds=offset_s) if offset_s is not None else None
-
-        def verdict(now: datetime | None) -> str | None:
-            if now is None or leaf is None or leaf.not_before is None or leaf.not_after is None:
-                return None
-            if now < leaf.not_before:
-                return "not_yet_valid"
-            if now > leaf.not_after:
-                return "expired"
-            return "valid"
-
-        by_dev, by_ref = verdict(now_dev), verdict(now_ref)
+        by_dev, by_ref = _validity(leaf, now_dev), _validity(leaf, now_ref)
         who = _certs.interceptor(leaf) if leaf else None
-        issuer = leaf.issuer_label if leaf else None
-        data: dict[str, Any] = {
-            "failure": p.failure, "issuer": issuer,
-            "not_before": _certs.iso(leaf.not_before) if leaf else None,
-            "not_after": _certs.iso(leaf.not_after) if leaf else None,
-            "version": p.version, "interceptor": who,
-            "sha256": leaf.sha256 if leaf else None,
-            "valid_by_device_clock": None if by_dev is None else by_dev == "valid",
-            "valid_by_reference_clock": None if by_ref is None else by_ref == "valid",
-            "clock_offset_s": offset_s,
-        }
-
-        if p.connect_s is not None:
-            out.metrics.append(Metric("tcp_connect_seconds", round(p.connect_s, 6), "s",
-                                      {"target": label}))
-        if p.handshake_s is not None:
-            out.metrics.append(Metric("tls_handshake_seconds", round(p.handshake_s, 6), "s",
-                                      {"target": label}))
         days_left = None
         if leaf is not None and leaf.not_after is not None:
             days_left = (leaf.not_after - now_dev).total_seconds() / 86400.0
-            out.metrics.append(Metric("tls_cert_days_left", round(days_left, 3), "d",
-                                      {"target": label}))
+        _report_metrics(p, days_left, out)
+        findings = TargetFindings(out, p.target.label,
+                                  _finding_data(p, offset_s, who, by_dev, by_ref))
+        _failure_findings(p, who, findings)
+        _hostname_finding(p, findings)
+        _date_findings(p, by_dev, by_ref, findings)
+        _session_warnings(ctx.config, p, days_left, findings)
+        out.evidence.append(_tls_evidence(p, who, days_left, findings.data))
 
-        def add(code: str, severity: str, message: str, **extra: Any) -> None:
-            out.findings.append(Finding(code, severity, message, target=label,
-                                        data={**data, **extra}))
 
-        failure = p.failure
-        if failure is not None and p.phase in ("resolve", "connect", "handshake", "deadline"):
-            add("tls.handshake_failed", "fail",
-                f"TLS to {label} failed during {p.phase}: {failure}", phase=p.phase)
-        who_text = who or (f"an unknown CA ({issuer})" if issuer else "an unknown CA")
-        if failure == fc.TLS_UNKNOWN_AUTHORITY:
-            add("tls.untrusted_issuer", "fail",
-                f"{label} presented a certificate issued by {who_text}, which this device does "
-                "not trust: the connection is being intercepted or the trust store is incomplete")
-        elif failure is not None and p.phase == "verify" and failure not in _CERT_FAILURES:
-            add("tls.handshake_failed", "fail",
-                f"certificate of {label} failed verification: {failure}", phase=p.phase)
+def _validity(leaf: _certs.CertInfo | None, now: datetime | None) -> str | None:
+    """The leaf's validity at ``now`` (valid, expired, not_yet_valid); None when unknown."""
+    if now is None or leaf is None or leaf.not_before is None or leaf.not_after is None:
+        return None
+    if now < leaf.not_before:
+        return "not_yet_valid"
+    if now > leaf.not_after:
+        return "expired"
+    return "valid"
 
-        # A verified handshake already checked the name; judge it ourselves only for a
-        # certificate OpenSSL rejected for another reason (it reports one error only).
-        mismatch = failure == fc.TLS_HOSTNAME_MISMATCH or (
-            not p.verified and leaf is not None and leaf.parsed and not _certs.hostname_matches(
-                p.target.host, leaf.sans))
-        if mismatch:
-            add("tls.hostname_mismatch", "fail",
-                f"the certificate presented by {label} is not valid for that name "
-                f"(it names {', '.join(leaf.sans[:4]) if leaf and leaf.sans else 'no hostnames'})",
-                sans=list(leaf.sans[:20]) if leaf else [])
 
-        clock_note = ""
-        if by_dev not in (None, "valid") and by_ref == "valid":
-            clock_note = " by this device's clock, but valid by the reference time: the clock is wrong"
-        for state, code, words in (("expired", "tls.expired", "has expired"),
-                                   ("not_yet_valid", "tls.not_yet_valid", "is not yet valid")):
-            dev_says = by_dev == state or (by_dev is None and failure == {
-                "expired": fc.TLS_CERT_EXPIRED, "not_yet_valid": fc.TLS_CERT_NOT_YET_VALID}[state])
-            if dev_says:
-                add(code, "fail", f"the certificate of {label} {words}{clock_note}")
-            elif by_ref == state:
-                # The device accepts it only because its clock is off.
-                add(code, "warn", f"the certificate of {label} {words} by the reference time; "
-                    "this device accepts it only because its clock is wrong")
+def _finding_data(p: Probe, offset_s: float | None, who: str | None, by_dev: str | None,
+                  by_ref: str | None) -> dict[str, Any]:
+    """What every finding on this target carries: the failure and the leaf as judged."""
+    leaf = p.leaf
+    return {
+        "failure": p.failure, "issuer": leaf.issuer_label if leaf else None,
+        "not_before": _certs.iso(leaf.not_before) if leaf else None,
+        "not_after": _certs.iso(leaf.not_after) if leaf else None,
+        "version": p.version, "interceptor": who,
+        "sha256": leaf.sha256 if leaf else None,
+        "valid_by_device_clock": None if by_dev is None else by_dev == "valid",
+        "valid_by_reference_clock": None if by_ref is None else by_ref == "valid",
+        "clock_offset_s": offset_s,
+    }
 
-        if p.handshake_s is not None and p.handshake_s * 1000.0 > cfg.slow_ms:
-            add("tls.slow", "warn", f"the TLS handshake with {label} took "
-                f"{p.handshake_s * 1000:.0f} ms (over {cfg.slow_ms:g} ms)",
-                handshake_ms=round(p.handshake_s * 1000.0, 1), threshold_ms=cfg.slow_ms)
-        if p.version in OLD_VERSIONS:
-            add("tls.old_version", "warn", f"{label} negotiated {p.version}, older than TLS 1.2; "
-                "current phones and payment SDKs may refuse it")
-        if (p.verified and days_left is not None and 0 <= days_left < cfg.expiry_warn_days):
-            add("tls.expiring", "warn", f"the certificate of {label} expires in {days_left:.1f} days",
-                days_left=round(days_left, 2), threshold_days=cfg.expiry_warn_days)
 
-        out.evidence.append({
-            "what": "tls", "target": label, "ok": p.failure is None, "verified": p.verified,
-            "failure": p.failure, "phase": p.phase, "error": p.message or None,
-            "captured_unverified": p.captured_unverified, "version": p.version,
-            "cipher": p.cipher, "alpn": p.alpn, "interceptor": who,
-            "connect_s": p.connect_s, "handshake_s": p.handshake_s,
-            "days_left": None if days_left is None else round(days_left, 3),
-            "valid_by_device_clock": data["valid_by_device_clock"],
-            "valid_by_reference_clock": data["valid_by_reference_clock"],
-            "chain": [c.to_dict() for c in p.chain],
-        })
+def _report_metrics(p: Probe, days_left: float | None, out: Outcome) -> None:
+    label = p.target.label
+    if p.connect_s is not None:
+        out.metrics.append(Metric("tcp_connect_seconds", round(p.connect_s, 6), "s",
+                                  {"target": label}))
+    if p.handshake_s is not None:
+        out.metrics.append(Metric("tls_handshake_seconds", round(p.handshake_s, 6), "s",
+                                  {"target": label}))
+    if days_left is not None:
+        out.metrics.append(Metric("tls_cert_days_left", round(days_left, 3), "d",
+                                  {"target": label}))
+
+
+def _failure_findings(p: Probe, who: str | None, findings: TargetFindings) -> None:
+    """The handshake failed, or the certificate failed verification (who issued it)."""
+    label, failure = findings.target, p.failure
+    if failure is not None and p.phase in ("resolve", "connect", "handshake", "deadline"):
+        findings.add("tls.handshake_failed", "fail",
+                     f"TLS to {label} failed during {p.phase}: {failure}", phase=p.phase)
+    issuer = p.leaf.issuer_label if p.leaf else None
+    who_text = who or (f"an unknown CA ({issuer})" if issuer else "an unknown CA")
+    if failure == fc.TLS_UNKNOWN_AUTHORITY:
+        findings.add("tls.untrusted_issuer", "fail",
+                     f"{label} presented a certificate issued by {who_text}, which this device "
+                     "does not trust: the connection is being intercepted or the trust store is "
+                     "incomplete")
+    elif failure is not None and p.phase == "verify" and failure not in _CERT_FAILURES:
+        findings.add("tls.handshake_failed", "fail",
+                     f"certificate of {label} failed verification: {failure}", phase=p.phase)
+
+
+def _hostname_finding(p: Probe, findings: TargetFindings) -> None:
+    leaf = p.leaf
+    # A verified handshake already checked the name; judge it ourselves only for a
+    # certificate OpenSSL rejected for another reason (it reports one error only).
+    mismatch = p.failure == fc.TLS_HOSTNAME_MISMATCH or (
+        not p.verified and leaf is not None and leaf.parsed and not _certs.hostname_matches(
+            p.target.host, leaf.sans))
+    if mismatch:
+        findings.add("tls.hostname_mismatch", "fail",
+                     f"the certificate presented by {findings.target} is not valid for that name "
+                     f"(it names {', '.join(leaf.sans[:4]) if leaf and leaf.sans else 'no hostnames'})",
+                     sans=list(leaf.sans[:20]) if leaf else [])
+
+
+def _date_findings(p: Probe, by_dev: str | None, by_ref: str | None,
+                   findings: TargetFindings) -> None:
+    """Expired or not yet valid, by the device clock and by the reference clock."""
+    label = findings.target
+    clock_note = ""
+    if by_dev not in (None, "valid") and by_ref == "valid":
+        clock_note = " by this device's clock, but valid by the reference time: the clock is wrong"
+    for state, code, words in (("expired", "tls.expired", "has expired"),
+                               ("not_yet_valid", "tls.not_yet_valid", "is not yet valid")):
+        dev_says = by_dev == state or (by_dev is None and p.failure == {
+            "expired": fc.TLS_CERT_EXPIRED, "not_yet_valid": fc.TLS_CERT_NOT_YET_VALID}[state])
+        if dev_says:
+            findings.add(code, "fail", f"the certificate of {label} {words}{clock_note}")
+        elif by_ref == state:
+            # The device accepts it only because its clock is off.
+            findings.add(code, "warn", f"the certificate of {label} {words} by the reference "
+                         "time; this device accepts it only because its clock is wrong")
+
+
+def _session_warnings(cfg: TlsConfig, p: Probe, days_left: float | None,
+                      findings: TargetFindings) -> None:
+    """A working session that may not last: slow handshake, old TLS, certificate expiring."""
+    label = findings.target
+    if p.handshake_s is not None and p.handshake_s * 1000.0 > cfg.slow_ms:
+        findings.add("tls.slow", "warn", f"the TLS handshake with {label} took "
+                     f"{p.handshake_s * 1000:.0f} ms (over {cfg.slow_ms:g} ms)",
+                     handshake_ms=round(p.handshake_s * 1000.0, 1), threshold_ms=cfg.slow_ms)
+    if p.version in OLD_VERSIONS:
+        findings.add("tls.old_version", "warn", f"{label} negotiated {p.version}, older than "
+                     "TLS 1.2; current phones and payment SDKs may refuse it")
+    if (p.verified and days_left is not None and 0 <= days_left < cfg.expiry_warn_days):
+        findings.add("tls.expiring", "warn",
+                     f"the certificate of {label} expires in {days_left:.1f} days",
+                     days_left=round(days_left, 2), threshold_days=cfg.expiry_warn_days)
+
+
+def _tls_evidence(p: Probe, who: str | None, days_left: float | None,
+                  data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "what": "tls", "target": p.target.label, "ok": p.failure is None, "verified": p.verified,
+        "failure": p.failure, "phase": p.phase, "error": p.message or None,
+        "captured_unverified": p.captured_unverified, "version": p.version,
+        "cipher": p.cipher, "alpn": p.alpn, "interceptor": who,
+        "connect_s": p.connect_s, "handshake_s": p.handshake_s,
+        "days_left": None if days_left is None else round(days_left, 3),
+        "valid_by_device_clock": data["valid_by_device_clock"],
+        "valid_by_reference_clock": data["valid_by_reference_clock"],
+        "chain": [c.to_dict() for c in p.chain],
+    }

@@ -357,21 +357,36 @@ def test_tls_reference_offset_shared_by_another_check_through_runner(ca, ca_file
 # ---------------------------------------------------------------- checks/_certs.py
 
 
-def test_certs_parse_when_cryptography_missing_falls_back_to_ssl_dict(ca, monkeypatch):
+def test_certs_parse_without_cryptography_reads_the_der_itself(ca, monkeypatch):
     import sys
 
     from payprobe.checks import _certs
     leaf = ca.issue_cert(HOST, not_after=NOW + dt.timedelta(days=30))
     der = ssl.PEM_cert_to_DER_cert(leaf.cert_chain_pems[0].bytes().decode())
+    with_crypto = _certs.parse(der)
+    monkeypatch.setitem(sys.modules, "cryptography", None)   # import now raises ImportError
+    info = _certs.parse(der)
+    # The stdlib DER reader gives the same facts cryptography gives.
+    assert info.parsed and info.sans == [HOST]
+    assert info.issuer == with_crypto.issuer and info.issuer_o == with_crypto.issuer_o != ""
+    assert info.not_after == with_crypto.not_after
+    assert abs((info.not_after - (NOW + dt.timedelta(days=30))).total_seconds()) < 5
+
+
+def test_certs_parse_falls_back_to_ssl_dict_for_der_it_cannot_read(monkeypatch):
+    import sys
+
+    from payprobe.checks import _certs
+    monkeypatch.setitem(sys.modules, "cryptography", None)
     ssl_dict = {"subject": ((("commonName", HOST),),),
                 "issuer": ((("organizationName", "Payprobe Test Root"),),),
                 "subjectAltName": (("DNS", HOST),),
                 "notBefore": "Jan  1 00:00:00 2026 GMT", "notAfter": "Jan  1 00:00:00 2030 GMT"}
-    monkeypatch.setitem(sys.modules, "cryptography", None)   # import now raises ImportError
-    info = _certs.parse(der, ssl_dict)
+    broken = b"\x30\x03\x02\x01"          # a SEQUENCE that runs past its bytes
+    info = _certs.parse(broken, ssl_dict)
     assert info.parsed and info.sans == [HOST] and info.issuer_o == "Payprobe Test Root"
     assert _certs.iso(info.not_after) == "2030-01-01T00:00:00Z"
-    bare = _certs.parse(der)
+    bare = _certs.parse(broken)
     assert not bare.parsed and len(bare.sha256) == 64 and bare.not_after is None
 
 

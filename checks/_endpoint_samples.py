@@ -1,0 +1,131 @@
+"""One endpoint's samples, and what they add up to.
+
+The endpoints check measures; this module holds what it measured (the samples
+of each endpoint) and the arithmetic its report is built from: percentiles,
+jitter, loss, the status most samples saw and why the endpoint is unreachable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from payprobe.settings import Endpoint
+
+# (metric name, Sample attribute) of each timed phase, in report order.
+PHASES = (("tcp_connect_seconds", "connect_s"), ("tls_handshake_seconds", "tls_s"),
+          ("http_ttfb_seconds", "ttfb_s"))
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+@dataclass
+class Sample:
+    connect_s: float | None = None
+    tls_s: float | None = None
+    ttfb_s: float | None = None
+    http_status: int | None = None
+    failure: str | None = None
+    phase: str | None = None          # where it failed: connect | tls | http | deadline
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"connect_s": rounded(self.connect_s), "tls_s": rounded(self.tls_s),
+                "ttfb_s": rounded(self.ttfb_s), "http_status": self.http_status,
+                "failure": self.failure, "phase": self.phase}
+
+
+@dataclass
+class EndpointResult:
+    endpoint: Endpoint
+    resolve_s: float | None = None
+    resolve_failure: str | None = None
+    addresses: int = 0
+    samples: list[Sample] = field(default_factory=list)
+    planned: int = 0
+    icmp: dict[str, Any] = field(default_factory=dict)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def jitter(values: list[float]) -> float | None:
+    """Mean absolute difference of consecutive values (RFC 3550's idea, unsmoothed)."""
+    if len(values) < 2:
+        return None
+    return sum(abs(b - a) for a, b in zip(values, values[1:], strict=False)) / (len(values) - 1)
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95),
+            "max": max(values)}
+
+
+def phase_values(samples: list[Sample], attr: str) -> list[float]:
+    """The times of one phase (a Sample attribute) in the samples that reached it."""
+    return [getattr(s, attr) for s in samples if getattr(s, attr) is not None]
+
+
+def common_phase(samples: list[Sample]) -> str | None:
+    phases = [s.phase for s in samples if s.phase]
+    return Counter(phases).most_common(1)[0][0] if phases else None
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """What one endpoint's samples add up to; its metrics, findings and items read this."""
+
+    planned: int                  # at least 1: the denominator of the loss ratio
+    lost: int
+    loss_ratio: float
+    reachable: bool               # at least one sample went through
+    p50_s: dict[str, float]       # median of each phase (Sample attribute) that has times
+    http_status: int | None       # the status most samples saw
+    failures: list[str]           # the failure of every failed sample
+    failure: str | None           # why the endpoint is unreachable, if it is
+
+    @property
+    def worst_p50_s(self) -> float:
+        return max((self.p50_s.get("connect_s", 0.0), self.p50_s.get("ttfb_s", 0.0)), default=0.0)
+
+    @property
+    def http_error(self) -> bool:
+        """The service answers, but with rate limiting (429) or a server error (5xx)."""
+        return self.http_status is not None and (self.http_status >= 500
+                                                 or self.http_status == 429)
+
+
+def summarize(res: EndpointResult) -> SampleSummary:
+    samples = res.samples
+    planned = max(1, res.planned)
+    ok_samples = [s for s in samples if s.ok]
+    # Samples never taken (deadline) count as lost: the planned count is the denominator.
+    lost = planned - len(ok_samples) if res.resolve_failure is None else planned
+    p50_s: dict[str, float] = {}
+    for _, attr in PHASES:
+        values = phase_values(samples, attr)
+        if values:
+            p50_s[attr] = percentile(values, 0.5)
+    statuses = [s.http_status for s in samples if s.http_status is not None]
+    # The status most samples saw (the first seen on a tie): one figure per endpoint.
+    status = Counter(statuses).most_common(1)[0][0] if statuses else None
+    failures = [s.failure for s in samples if s.failure]
+    failure = res.resolve_failure or (Counter(failures).most_common(1)[0][0]
+                                      if failures and not ok_samples else None)
+    return SampleSummary(planned=planned, lost=lost, loss_ratio=lost / planned,
+                         reachable=bool(ok_samples), p50_s=p50_s, http_status=status,
+                         failures=failures, failure=failure)
