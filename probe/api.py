@@ -35,7 +35,17 @@ SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
 
 
 class CheckCancelled(Exception):
-    """Raised inside a check when its deadline has passed or the run was stopped."""
+    """Raised inside a check when its deadline has passed or the run was stopped.
+
+    ``stopped`` tells the two apart: a probe that ran out of time timed out (the
+    classifier says ``generic_timeout``); one the run stopped (Ctrl-C, the runner's
+    hard deadline) was cancelled. :func:`payprobe.classify.classify` is the one
+    place that maps it.
+    """
+
+    def __init__(self, message: str = "deadline reached", *, stopped: bool = False) -> None:
+        super().__init__(message)
+        self.stopped = stopped
 
 
 @dataclass(frozen=True)
@@ -154,7 +164,7 @@ class CheckContext(Generic[ConfigT]):
         so a check stops at the next call instead of starting work it cannot finish.
         """
         if self.cancelled.is_set():
-            raise CheckCancelled(f"{self.name}: cancelled")
+            raise CheckCancelled(f"{self.name}: cancelled", stopped=True)
         left = self.remaining()
         if left <= 0.005:
             raise CheckCancelled(f"{self.name}: deadline reached")
@@ -195,7 +205,7 @@ def parallel(fn: Callable[[Any], Any], items: Iterable[Any], ctx: CheckContext[A
         with sem:
             try:
                 if ctx.cancelled.is_set():
-                    raise CheckCancelled("cancelled")
+                    raise CheckCancelled("cancelled", stopped=True)
                 results[i] = fn(item)
             except BaseException as exc:  # noqa: BLE001
                 results[i] = exc

@@ -168,7 +168,7 @@ def _by_type(e: BaseException) -> str | None:
     name = type(e).__name__
     module = type(e).__module__ or ""
     if isinstance(e, CheckCancelled):
-        return CANCELLED
+        return CANCELLED if e.stopped else GENERIC_TIMEOUT
     if isinstance(e, (socket.timeout, TimeoutError)):
         return GENERIC_TIMEOUT
     if isinstance(e, ssl.SSLCertVerificationError):

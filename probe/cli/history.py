@@ -11,6 +11,7 @@ from payprobe.agent import history, saved
 from payprobe.agent.schedule import parse_duration
 from payprobe.cli import options, terminal
 from payprobe.engine.errors import PayprobeError, UsageError
+from payprobe.engine.exitcodes import ExitStatus
 from payprobe.engine.locale import resolve_lang
 from payprobe.reports.render import FORMATS, render
 
@@ -46,7 +47,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(history.render_csv(runs))
     else:
         out.write(history.render_text(runs, label))
-    return 0
+    return ExitStatus.SUCCESS
 
 
 def _history_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -61,8 +62,8 @@ def _history_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"run {summary['run_id']} at {summary['started_at']}: {summary['status']} "
                   f"({summary['trigger']}), causes: {causes}\n"
                   "the full report is no longer kept ([history] keep_reports)\n")
-        return 0
+        return ExitStatus.SUCCESS
     lang = resolve_lang(args.lang, report.get("lang"))
     fmt = args.show_format
     out.write(render(report, fmt, lang=lang, colour=fmt == "text" and terminal.use_colour(out)))
-    return 0
+    return ExitStatus.SUCCESS

@@ -9,6 +9,7 @@ from payprobe.agent import saved
 from payprobe.cli import options, terminal
 from payprobe.engine import registry
 from payprobe.engine.errors import UsageError
+from payprobe.engine.exitcodes import ExitStatus
 from payprobe.engine.locale import resolve_lang
 from payprobe.reports import catalog
 from payprobe.reports.model import SCHEMA_PATH
@@ -31,7 +32,7 @@ def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         origin = "" if item.builtin else f"  [plugin {item.target}]"
         extra = "  [not run by default: --bandwidth]" if name in registry.OPT_IN else ""
         out.write(f"{name:<13} {item.description}{extra}{origin}\n")
-    return 0
+    return ExitStatus.SUCCESS
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -39,12 +40,12 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     lang = resolve_lang(args.lang, report.get("lang"))
     colour = args.format == "text" and terminal.use_colour(out)
     out.write(render(report, args.format, lang=lang, colour=colour))
-    return 0
+    return ExitStatus.SUCCESS
 
 
 def cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return 0
+    return ExitStatus.SUCCESS
 
 
 def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -52,7 +53,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if text is None:
         raise UsageError(f"unknown code {args.code!r}; see `payprobe schema` or the README for codes")
     out.write(text)
-    return 0
+    return ExitStatus.SUCCESS
 
 
 HANDLERS = {"checks": cmd_checks, "show": cmd_show, "schema": cmd_schema, "explain": cmd_explain}

@@ -7,6 +7,7 @@ import enum
 
 class ExitStatus(enum.IntEnum):
     HEALTHY = 0
+    SUCCESS = 0          # a command other than run did what it was asked (an alias of 0)
     DEGRADED = 1
     UNHEALTHY = 2
     INTERNAL_ERROR = 3   # could not diagnose
