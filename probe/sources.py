@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -29,6 +28,7 @@ from typing import Any
 
 from payprobe import classify as fc
 from payprobe.api import CheckCancelled
+from payprobe.external import CommandNotFound, CommandTimedOut, ExternalCommandError, run_external
 
 # ---------------------------------------------------------------- unreadable sources
 
@@ -205,10 +205,16 @@ def run_termux_api(command: str, timeout_s: float) -> dict[str, Any]:
     :class:`TermuxApiError` when the command is missing, does not answer in
     time, exits non-zero, prints nothing, or prints no JSON object.
     """
-    path = shutil.which(command)
-    if path is None:
-        raise TermuxApiError(f"{command} not found (pkg install termux-api)")
-    stdout, stderr, code = _run_in_own_group(command, path, timeout_s)
+    try:
+        done = run_external([command], timeout_s, env={**os.environ, "LC_ALL": "C"})
+    except CommandNotFound:
+        raise TermuxApiError(f"{command} not found (pkg install termux-api)") from None
+    except CommandTimedOut:
+        raise TermuxApiError(f"{command} did not answer in {timeout_s:.3g} s: "
+                             f"{TERMUX_API_APP_HINT}") from None
+    except ExternalCommandError as exc:
+        raise TermuxApiError(fc.scrub(str(exc))) from None
+    stdout, stderr, code = done.stdout, done.stderr, done.returncode
     text = stdout.decode("utf-8", errors="replace").strip()
     if code != 0:
         raise TermuxApiError(_failed(command, code, text or stderr.decode("utf-8", errors="replace")))
@@ -222,43 +228,6 @@ def run_termux_api(command: str, timeout_s: float) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TermuxApiError(f"unreadable output from {command} (not a JSON object)")
     return data
-
-
-def _run_in_own_group(command: str, path: str, timeout_s: float) -> tuple[bytes, bytes, int]:
-    own_group = os.name == "posix"
-    try:
-        proc = subprocess.Popen([path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env={**os.environ, "LC_ALL": "C"},
-                                start_new_session=own_group)
-    except OSError as exc:
-        raise TermuxApiError(f"{command} could not start: "
-                             f"{exc.strerror or fc.scrub(str(exc))}") from None
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc, own_group)
-        raise TermuxApiError(f"{command} did not answer in {timeout_s:.3g} s: "
-                             f"{TERMUX_API_APP_HINT}") from None
-    except BaseException:
-        _kill_group(proc, own_group)   # Ctrl-C in the middle: leave nothing behind either
-        raise
-    return stdout, stderr, proc.returncode
-
-
-def _kill_group(proc: subprocess.Popen[bytes], own_group: bool) -> None:
-    # The leader is not reaped yet, so its pid still names this group and no other.
-    try:
-        if own_group:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except ProcessLookupError:
-        pass
-    # wait(), not communicate(): a helper that escaped the group could hold the pipes open.
-    proc.wait()
-    for pipe in (proc.stdout, proc.stderr):
-        if pipe is not None:
-            pipe.close()
 
 
 def _failed(command: str, code: int, output: str) -> str:
