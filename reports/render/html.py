@@ -14,7 +14,7 @@ import html
 import json
 from typing import Any
 
-from payprobe.reports import catalog
+from payprobe.reports import catalog, units
 from payprobe.reports.types import Cause, CheckEntry, Report, Summary
 
 PHASES = ("tcp_connect_seconds", "tls_handshake_seconds", "http_ttfb_seconds")
@@ -47,6 +47,8 @@ pre{white-space:pre-wrap;background:#f1f3f4;padding:6px;border-radius:6px;max-he
 svg{width:100%;height:auto;display:block}
 .sev-fail{color:#c5221f;font-weight:600}.sev-warn{color:#b26a00;font-weight:600}.sev-info{color:#5f6368}
 footer{color:#5f6368;font-size:.8em;margin:1.5em 0 .5em}
+code.metric{overflow-wrap:normal;word-break:normal}
+td.value{white-space:nowrap;text-align:right}
 """
 
 
@@ -162,8 +164,9 @@ def _check_section(check: CheckEntry, lang: str) -> str:
         out.append(f"<h4>{esc(catalog.ui('metrics', lang))}</h4><table>")
         for m in metrics:
             labels = ", ".join(f"{k}={v}" for k, v in sorted((m.get("labels") or {}).items()))
-            out.append(f"<tr><td><code>{esc(m.get('name', ''))}</code></td><td>{esc(labels)}</td>"
-                       f"<td>{esc(_num(m.get('value')))} {esc(m.get('unit', ''))}</td></tr>")
+            name = str(m.get("name", ""))
+            out.append(f'<tr><td><code class="metric">{_breakable(name)}</code></td><td>{esc(labels)}</td>'
+                       f'<td class="value">{esc(units.human(name, m.get("value")))}</td></tr>')
         out.append("</table>")
     evidence = check.get("evidence") or []
     if evidence:
@@ -173,10 +176,9 @@ def _check_section(check: CheckEntry, lang: str) -> str:
     return "\n".join(out)
 
 
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
+def _breakable(name: str) -> str:
+    """A metric name that a narrow screen may break after an underscore, never mid-word."""
+    return "_<wbr>".join(esc(part) for part in name.split("_"))
 
 
 def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
