@@ -222,7 +222,7 @@ def run_termux_api(command: str, timeout_s: float) -> dict[str, Any]:
         raise TermuxApiError(f"{command} printed nothing: {TERMUX_API_APP_HINT}")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):   # RecursionError: "[[[[..." nested past the parser's stack
         raise TermuxApiError(f"unreadable output from {command} (not JSON: "
                              f"{_shown(text)!r})") from None
     if not isinstance(data, dict):

@@ -9,23 +9,38 @@ is uploaded is the agent's business (payprobe.agent.ticket, .upload).
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
 from payprobe.reports import catalog
-from payprobe.reports.redact import redact_report, redact_value
+from payprobe.reports.redact import make_redactor
 from payprobe.reports.render import render
 from payprobe.reports.types import Report
 from payprobe.settings import Settings
 
+# The code names the bundle's file and the folder inside the zip: whatever a
+# report from outside holds, each part is letters, digits and underscores.
+_CODE_PART_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
+_CODE_PART_CHARS = 40
+# A zip stores local time as a DOS date: years 1980 to 2107 only.
+_ZIP_YEARS = (1980, 2107)
+
+
+def _code_part(value: object, default: str, chars: int = _CODE_PART_CHARS) -> str:
+    part = _CODE_PART_UNSAFE.sub("_", str(value))[:chars].strip("_") if isinstance(value, str) else ""
+    return part or default
+
 
 def ticket_code(report: Report) -> str:
     """Run-id prefix + status + top cause, e.g. ``3f9a2c1d-unhealthy-clock_wrong``."""
-    causes = [c for c in report.get("causes") or [] if c.get("code") != "inconclusive"]
-    top = causes[0]["code"] if causes else "none"
-    return f"{str(report.get('run_id', ''))[:8]}-{report.get('status', 'unknown')}-{top}"
+    causes = [c for c in report.get("causes") or [] if isinstance(c, dict) and c.get("code") != "inconclusive"]
+    top = causes[0].get("code") if causes else "none"
+    return "-".join((_code_part(report.get("run_id"), "run", 8), _code_part(report.get("status"), "unknown"),
+                     _code_part(top, "none")))
 
 
 def _summary_txt(report: Report, code: str, lang: str, *, re_redacted: bool) -> str:
@@ -53,8 +68,10 @@ def build_bundle(report: Report, *, history: list[dict[str, Any]] | None = None,
     """The zip (bytes) and the ticket code. Nothing unredacted goes in."""
     re_redacted = not report.get("redacted", False)
     # Always redact again: cheap, idempotent, and the only safe default for a
-    # file made to leave the device.
-    safe = redact_report(report, settings=settings, salt=salt)
+    # file made to leave the device. A --no-redact report brings the secrets of
+    # its run (as fingerprints); the redactor removes those and today's.
+    redactor = make_redactor(report, settings=settings, salt=salt, related=history)
+    safe = redactor.report(report)
     lang = lang or safe.get("lang") or "en"
     code = ticket_code(safe)
     buf = io.BytesIO()
@@ -71,15 +88,21 @@ def build_bundle(report: Report, *, history: list[dict[str, Any]] | None = None,
         put("report.md", render(safe, "markdown", lang=lang))
         put("summary.txt", _summary_txt(safe, code, lang, re_redacted=re_redacted))
         if history:
-            put("history.json", json.dumps(redact_value(history, settings=settings, salt=salt),
-                                           ensure_ascii=False, indent=2) + "\n")
+            put("history.json", json.dumps(redactor.value(history), ensure_ascii=False, indent=2) + "\n")
     return buf.getvalue(), code
 
 
 def _zip_time(report: Report) -> tuple[int, int, int, int, int, int]:
-    # The report's own time, so the same report gives the same zip bytes.
+    # The report's own time, so the same report gives the same zip bytes; a time
+    # a zip cannot hold (year 1 is a real date) is clamped to the nearest it can.
     try:
         s = str(report["started_at"])
-        return (int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19]))
+        stamp = (int(s[0:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19]))
+        _dt.datetime(*stamp)
     except (KeyError, ValueError):
-        return (1980, 1, 1, 0, 0, 0)
+        return (_ZIP_YEARS[0], 1, 1, 0, 0, 0)
+    if stamp[0] < _ZIP_YEARS[0]:
+        return (_ZIP_YEARS[0], 1, 1, 0, 0, 0)
+    if stamp[0] > _ZIP_YEARS[1]:
+        return (_ZIP_YEARS[1], 12, 31, 23, 59, 58)
+    return stamp

@@ -3,13 +3,13 @@ results -> diagnosis -> report -> redaction."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from payprobe import __version__
 from payprobe.engine.results import RunResult
 from payprobe.host import HostInfo
 from payprobe.reports import diagnosis, model
-from payprobe.reports.redact import redact_report
+from payprobe.reports.redact import RECORD_KEY, fingerprint_record, redact_report
 from payprobe.reports.types import CheckEntry, Host, Report
 from payprobe.settings import Settings
 
@@ -22,5 +22,9 @@ def finish_report(run: RunResult, *, settings: Settings, host: HostInfo, lang: s
                                 version=__version__, redacted=redact,
                                 extra={"lang": lang, "summary": summary})
     if redact:
-        report = redact_report(report, settings=settings, salt=salt)
+        return redact_report(report, settings=settings, salt=salt)
+    if salt is not None:
+        # A bundle made from this report later must remove what identifies the
+        # device now, whatever the environment then: recorded as salted hashes.
+        cast(dict[str, Any], report)[RECORD_KEY] = fingerprint_record(settings=settings, salt=salt)
     return report

@@ -16,7 +16,9 @@ Two passes over the parsed JSON:
 |         | written to a UTF-8 stream)                                               |
 | shape   | every field of reports/schema/report-v1.json: types, finite numbers,   |
 |         | words from a fixed set, patterns (run_id, started_at, codes), required |
-|         | keys, no unknown keys where the schema closes an object                  |
+|         | keys, no unknown keys where the schema closes an object; and the       |
+|         | ``redaction_fingerprints`` a --no-redact run records (hex digests,     |
+|         | bounded sizes: a bundle's redactor works through them)                  |
 
 The first problem found is raised as :class:`ReportShapeError` with the JSON
 path of the field and what was expected; the value itself is never repeated,
@@ -32,6 +34,10 @@ from collections.abc import Callable, Mapping
 from typing import cast
 
 from payprobe.api import CHECK_STATUSES, SEVERITIES
+from payprobe.reports.redact_match import FORMAT as FINGERPRINT_FORMAT
+from payprobe.reports.redact_match import KINDS as FINGERPRINT_KINDS
+from payprobe.reports.redact_match import MAX_CHARS as FINGERPRINT_MAX_CHARS
+from payprobe.reports.redact_match import MAX_WORDS as FINGERPRINT_MAX_WORDS
 from payprobe.reports.types import CONFIDENCES, REPORT_LANGS, RUN_STATUSES, SCHEMA_VERSION, TRIGGERS, Report
 
 MAX_DEPTH = 32               # objects and lists inside each other; a real report needs about 8
@@ -44,6 +50,7 @@ _CAUSE_CODE = re.compile(r"[a-z_]+")
 _FINDING_CODE = re.compile(r"[a-z_]+\.[a-z_]+")
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _SHOWN_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
+_DIGEST = re.compile(r"[0-9a-f]{32}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -141,6 +148,13 @@ def _seconds(value: object, path: str) -> None:
     _number(value, path)
     if cast(float, value) < 0:
         raise ReportShapeError(path, "expected a number of seconds, at least 0")
+
+
+def _count_between(least: int, most: int) -> Field:
+    def check(value: object, path: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+            raise ReportShapeError(path, f"expected a whole number from {least} to {most}")
+    return check
 
 
 def _object(value: object, path: str) -> None:
@@ -241,10 +255,20 @@ _SUMMARY = _shape({}, {"verdict": _string, "verdict_code": _string, "network_ok"
 _TOOL = _shape({"name": _one_of(("payprobe",)), "version": _string}, closed=False)
 _HOST = _shape({"platform": _string, "termux": _boolean, "os": _string, "python": _string}, closed=False)
 
+_DIGESTS = _list_of(_matching(_DIGEST, "a fingerprint (32 hex digits)"))
+# What a --no-redact run records for a later bundle (payprobe.reports.redact): salted
+# hashes only; its sizes bound the matcher's work, so they are bounded here.
+_FINGERPRINTS = _shape({"format": _one_of((FINGERPRINT_FORMAT,)), "check": _matching(_DIGEST, "32 hex digits"),
+                        "max_chars": _count_between(0, FINGERPRINT_MAX_CHARS),
+                        "max_words": _count_between(1, FINGERPRINT_MAX_WORDS),
+                        "digests": _shape({}, dict.fromkeys(FINGERPRINT_KINDS, _DIGESTS), closed=True)},
+                       closed=True)
+
 _REPORT_REQUIRED: dict[str, Field] = {
     "schema_version": _schema_version, "tool": _TOOL,
     "run_id": _matching(_RUN_ID, "a lower-case UUID"), "started_at": _started_at,
     "duration_s": _seconds, "trigger": _one_of(TRIGGERS), "partial": _boolean, "redacted": _boolean,
     "host": _HOST, "status": _one_of(RUN_STATUSES), "causes": _list_of(_CAUSE), "checks": _list_of(_CHECK),
 }
-_REPORT_OPTIONAL: dict[str, Field] = {"lang": _one_of(REPORT_LANGS), "summary": _SUMMARY}
+_REPORT_OPTIONAL: dict[str, Field] = {"lang": _one_of(REPORT_LANGS), "summary": _SUMMARY,
+                                      "redaction_fingerprints": _FINGERPRINTS}

@@ -5,48 +5,80 @@ On by default (``payprobe run --no-redact`` skips it and the report says
 through the same rules, so a value is caught wherever a check put it (summary,
 finding message or data, metric label, evidence):
 
-1. URL credentials (``scheme://user:pass@``, also ``user:pass@host`` without a
-   scheme) become ``***@``; proxy credentials found in the environment are also
-   removed wherever they appear as plain words.
+1. Secrets with a syntax: URL credentials (``scheme://user:pass@``, also
+   ``user:pass@host``) become ``***@``; URL query values and fragments,
+   ``Authorization:`` values, ``Bearer …`` and ``token=…``-like pairs become
+   ``***`` (the key stays: it says what was there).
 2. Values of secret-like keys (password, token, authorization, cookie...)
    become ``***``.
-3. The local user's home path becomes ``~``; ``/home/NAME``, ``/Users/NAME``,
-   ``C:\\Users\\NAME`` likewise.
-4. The hostname becomes ``<hostname>`` and the user name ``<user>``
-   (whole words only).
-5. SSID/BSSID values (evidence/data keys ``ssid``, ``bssid``, ``wifi_ssid``...)
-   become ``ssid-xxxxxx`` / ``mac-xxxxxx``, and the same SSID text elsewhere too.
-6. MAC addresses become ``mac-xxxxxx``.
-7. IPv4/IPv6 literals: KEPT when they identify nobody and help the diagnosis:
-   loopback, unspecified, documentation ranges (192.0.2.0/24, 198.51.100.0/24,
-   203.0.113.0/24, 2001:db8::/32), the 198.18.0.0/15 benchmark range (fake-IP
-   proxies answer from it, which is itself evidence), well-known public DNS
-   resolvers, and every address literal written in the config (resolvers, NTP
-   servers, endpoint URLs: the user chose them, they are not the user).
-   Everything else (interface addresses, the public IP, answers of the local
-   DNS, the router) becomes a stable token: ``addr-xxxxxx`` for a public
-   address, ``lan-xxxxxx`` for a private, CGNAT, link-local or ULA one.
+3. Known identifying values, compared in canonical form (case-folded,
+   percent-decoded, white space collapsed; redact_forms): the home path
+   becomes ``~``, the hostname ``<hostname>`` (also ``ALICES-PHONE.lan``,
+   ``alices-phone-5g``), the user ``<user>``, an SSID ``ssid-xxxxxx``, a proxy
+   or config password or upload token ``***``. Other people's home paths
+   (``/home/NAME``, ``/Users/NAME``, ``C:\\Users\\NAME``) become ``~`` too.
+4. SSID/BSSID values (keys ``ssid``, ``bssid``, ``wifi_ssid``...) become
+   ``ssid-xxxxxx`` / ``mac-xxxxxx``.
+5. MAC addresses in any common notation (``3c:22:fb:aa:bb:cc``,
+   ``3C-22-FB-AA-BB-CC``, ``3c22.fbaa.bbcc``, ``3c22fbaabbcc``) become ``mac-xxxxxx``.
+6. IPv4/IPv6 literals, also IPv4-mapped (``::ffff:203.0.114.9``) and dashed in
+   a host name (``ip-203-0-114-9``), are compared as the address they name.
+   KEPT when they identify nobody and help the diagnosis: loopback, unspecified,
+   documentation ranges, the 198.18.0.0/15 benchmark range (fake-IP proxies
+   answer from it), well-known public resolvers, and every address literal
+   written in the config. The device's own interface addresses and everything
+   else become a stable token: ``addr-xxxxxx`` for a public address,
+   ``lan-xxxxxx`` for a private, CGNAT, link-local or ULA one.
 
-Tokens are the first 6 hex digits of SHA-256(salt + kind + value). The salt is
-random, created on first use in the data dir (``redact-salt``, mode 0600), so
-the same address gets the same token in every report of this device ("resolver
-A answered addr-3f9a2c, the system answered lan-77d0e1") while nobody else can
-recompute it from a guessed address.
+Tokens are the first 6 hex digits of SHA-256(salt + kind + canonical value).
+The salt is random, created on first use in the data dir (``redact-salt``,
+mode 0600), so the same address gets the same token in every report of this
+device while nobody else can recompute it from a guessed address.
+
+A ``--no-redact`` report records what identified the device at run time as
+salted fingerprints (``redaction_fingerprints``, redact_match): never the
+values themselves. A bundle made from it later, maybe in another shell with
+another proxy or hostname, removes those values as well as today's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import re
 import secrets as _secrets
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from payprobe.net import split_hostport
+from payprobe.reports.redact_forms import (
+    IPV4,
+    IPV4_DASHED,
+    IPV6,
+    MAC_ANY,
+    OWN_TOKEN,
+    canonical_ip,
+    canonical_mac,
+    canonical_text,
+    looks_like_bare_mac,
+    mask_home_paths,
+    mask_secret_syntax,
+)
+from payprobe.reports.redact_match import Fingerprints, Hasher, replace_literals
+from payprobe.reports.redact_sources import (
+    SSID_KEYS,
+    Secrets,
+    collect_ssids,
+    config_addresses,
+    config_secrets,
+    local_secrets,
+)
 from payprobe.reports.types import Report
+
+__all__ = ["RECORD_KEY", "Redactor", "Secrets", "config_addresses", "fingerprint_record", "local_secrets",
+           "make_redactor", "recorded_fingerprints", "redact_report", "redact_value"]
+
+# The report key of a --no-redact run's fingerprints (optional, schema_version 1).
+RECORD_KEY = "redaction_fingerprints"
 
 # Public resolvers and NTP anycast addresses: never personal, useful to keep.
 WELL_KNOWN_ADDRESSES = frozenset({
@@ -65,179 +97,68 @@ _LAN_NETS = tuple(ipaddress.ip_network(n) for n in ("100.64.0.0/10",))
 # Report fields that are the tool's own, never identifying: left untouched.
 _FIXED_KEYS = {"schema_version", "tool", "run_id", "started_at", "duration_s", "trigger",
                "partial", "redacted", "status", "lang"}
-_SSID_KEYS = {"ssid", "wifi_ssid", "network_name", "essid"}
 _BSSID_KEYS = {"bssid", "wifi_bssid", "ap_mac"}
 _SECRET_KEYS = re.compile(r"pass(word)?|passwd|secret|token|authorization|cookie|api_?key|credential",
                           re.I)
 _SECRET_KEY_EXCEPTIONS = {"has_credentials"}
-
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s\"'<>]+@", re.I)
-_BARE_USERINFO = re.compile(r"(?<![\w/@.:-])[\w.%~+-]+:[^\s/@\"'<>]+@(?=[\w.-]+)")
-_HOME_PATH = re.compile(r"(/home/|/Users/|/data/data/[\w.]+/files/home|[A-Za-z]:\\Users\\)([^/\\\s\"']*)")
-_MAC = re.compile(r"(?<![0-9A-Fa-f:-])(?:[0-9A-Fa-f]{2}([:-]))(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}"
-                  r"(?![0-9A-Fa-f:-])")
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
-# Broad candidate for IPv6 (validated with ipaddress afterwards): hex groups with
-# at least two colons, optionally an embedded IPv4 tail and a %zone.
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
-                   r"(?:%[\w.-]+)?(?![\w:])")
-
-
-@dataclass
-class Secrets:
-    """Local identifying values to remove as literals."""
-
-    hostname: set[str] = field(default_factory=set)
-    users: set[str] = field(default_factory=set)
-    homes: set[str] = field(default_factory=set)
-    literals: set[str] = field(default_factory=set)    # proxy passwords, SSIDs...
-    addresses: set[str] = field(default_factory=set)   # interface addresses (always tokenised)
-    macs: set[str] = field(default_factory=set)
-
-
-def local_secrets() -> Secrets:
-    """Hostname, user, home, interface addresses and MACs, proxy credentials of
-    this device. Each source is optional: on Android several raise."""
-    import getpass
-    import socket
-    from pathlib import Path
-    from urllib.parse import urlsplit
-
-    s = Secrets()
-    try:
-        name = socket.gethostname()
-        if name and name.lower() not in ("localhost", "localhost.localdomain"):
-            s.hostname.add(name)
-            s.hostname.add(name.split(".")[0])
-    except OSError:
-        pass
-    try:
-        s.users.add(getpass.getuser())
-    except Exception:  # noqa: BLE001 - no passwd entry (Android) raises KeyError/OSError
-        pass
-    try:
-        home = str(Path.home())
-        if home not in ("/", ""):
-            s.homes.add(home)
-    except (RuntimeError, KeyError, OSError):
-        pass
-    try:
-        import psutil
-        for addrs in psutil.net_if_addrs().values():
-            for a in addrs:
-                value = str(a.address).split("%")[0]
-                if _MAC.fullmatch(value):
-                    s.macs.add(value.lower())
-                else:
-                    s.addresses.add(value)
-    except Exception:  # noqa: BLE001 - AccessDenied/PermissionError on Android, ImportError
-        pass
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
-                "FTP_PROXY", "ftp_proxy", "SOCKS_PROXY", "socks_proxy"):
-        value = os.environ.get(var, "")
-        if "@" not in value:
-            continue
-        parts = urlsplit(value if "://" in value else f"http://{value}")
-        for part in (parts.username, parts.password):
-            if part and len(part) >= 3:
-                s.literals.add(part)
-    return s
-
-
-def config_addresses(settings: Any) -> set[str]:
-    """Address literals the user wrote in the config (resolvers, NTP, URLs)."""
-    from urllib.parse import urlsplit
-
-
-    found: set[str] = set()
-
-    def add_host(value: str) -> None:
-        value = value.strip()
-        try:
-            host = split_hostport(value, 0)[0]
-        except Exception:  # noqa: BLE001 - a value that is not host[:port]
-            host = value
-        host = host.strip("[]")
-        try:
-            found.add(str(ipaddress.ip_address(host)))
-        except ValueError:
-            pass
-
-    if settings is None:
-        return found
-    for r in getattr(settings.dns, "resolvers", []) or []:
-        if r.address:
-            add_host(r.address)
-        if r.url:
-            add_host(urlsplit(r.url).hostname or "")
-    for value in getattr(settings.clock, "ntp_servers", []) or []:
-        add_host(value)
-    urls = list(getattr(settings.clock, "http_date_urls", []) or [])
-    urls += list(getattr(settings.connectivity, "check_urls", []) or [])
-    urls += [e.url for e in getattr(settings, "endpoints", []) or []]
-    for url in urls:
-        add_host(urlsplit(url).hostname or "")
-    return found
+_LITERAL_TOKENS = {"home": "~", "hostname": "<hostname>", "user": "<user>", "literal": "***"}
 
 
 class Redactor:
-    def __init__(self, secrets: Secrets, keep_addresses: Iterable[str] = (), salt: bytes | None = None):
-        self.secrets = secrets
-        # Without the device's salt, a random one: tokens are then stable within
-        # this report only, and still cannot be recomputed by anyone.
-        self.salt = salt if salt is not None else _secrets.token_bytes(16)
-        self.keep = {self._norm(a) for a in (*WELL_KNOWN_ADDRESSES, *keep_addresses)} - {None}
-        # Loopback names no one (every device has 127.0.0.1), and a local proxy
-        # listener on it is exactly what support needs to see.
-        self.always = {a for a in (self._norm(x) for x in secrets.addresses)
-                       if a is not None and not ipaddress.ip_address(a).is_loopback}
-        words = sorted(secrets.hostname | secrets.users | secrets.literals, key=len, reverse=True)
-        words = [w for w in words if len(w) >= 2]
-        self._word_re = (re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, words)) + r")(?![\w-])")
-                         if words else None)
-        self._homes = sorted(secrets.homes, key=len, reverse=True)
+    """Redacts text and JSON-like values against one set of fingerprints."""
 
-    @staticmethod
-    def _norm(value: str) -> str | None:
-        try:
-            return str(ipaddress.ip_address(value.split("%")[0].strip("[]")))
-        except ValueError:
-            return None
+    def __init__(self, fingerprints: Fingerprints, hasher: Hasher, salt: bytes,
+                 keep_addresses: Iterable[str] = ()) -> None:
+        self.fingerprints = fingerprints
+        self.hasher = hasher
+        self.salt = salt
+        keep = (canonical_ip(a) for a in (*WELL_KNOWN_ADDRESSES, *keep_addresses))
+        self.keep = {str(ip) for ip in keep if ip is not None}
+        self._known_addresses = fingerprints.digests.get("address", frozenset())
+        self._known_macs = fingerprints.digests.get("mac", frozenset())
 
     def token(self, kind: str, value: str) -> str:
-        digest = hashlib.sha256(self.salt + kind.encode() + b"\0" + value.encode()).hexdigest()
-        return f"{kind}-{digest[:6]}"
+        digest = hashlib.sha256(self.salt + kind.encode() + b"\0" + value.encode("utf-8", "surrogatepass"))
+        return f"{kind}-{digest.hexdigest()[:6]}"
 
     # -- strings
 
     def text(self, value: str) -> str:
-        value = _URL_USERINFO.sub(r"\g<scheme>***@", value)
-        value = _BARE_USERINFO.sub("***@", value)
-        for home in self._homes:
-            value = value.replace(home, "~")
-        value = _HOME_PATH.sub(lambda m: "~" if m.group(2) else m.group(0), value)
-        if self._word_re is not None:
-            value = self._word_re.sub(self._word, value)
-        value = _MAC.sub(lambda m: self.token("mac", m.group(0).lower().replace("-", ":")), value)
-        value = _IPV6.sub(self._address, value)
-        value = _IPV4.sub(self._address, value)
-        return value
+        value = mask_secret_syntax(value)
+        # Known values before the generic home pattern: /home/Alice Smith at the end of
+        # a message is the local home as a whole, not /home/Alice and a word.
+        value = replace_literals(value, self.fingerprints, self.hasher, self._literal)
+        value = mask_home_paths(value)
+        value = MAC_ANY.sub(self._mac, value)
+        value = IPV6.sub(self._address, value)
+        value = IPV4.sub(self._address, value)
+        value = IPV4_DASHED.sub(self._address, value)
+        # Once more: a token can end a value that an address's colons had cut short
+        # ("Bearer x::ffff:a"); masking it now keeps a second redaction a no-op.
+        return mask_secret_syntax(value)
 
-    def _word(self, match: re.Match[str]) -> str:
-        word = match.group(0)
-        if word in self.secrets.hostname:
-            return "<hostname>"
-        if word in self.secrets.users:
-            return "<user>"
-        return "***"
+    def _literal(self, kind: str, canonical: str) -> str:
+        if kind == "ssid":
+            return self.token("ssid", canonical)
+        return _LITERAL_TOKENS.get(kind, "***")
+
+    def _mac(self, match: re.Match[str]) -> str:
+        raw = match.group(0)
+        mac = canonical_mac(raw)
+        if mac is None:
+            return raw
+        bare = not any(sep in raw for sep in ":.-")
+        if bare and not looks_like_bare_mac(raw) and self.hasher.digest(mac) not in self._known_macs:
+            return raw
+        return self.token("mac", mac)
 
     def _address(self, match: re.Match[str]) -> str:
         raw = match.group(0)
-        norm = self._norm(raw)
-        if norm is None:
+        ip = canonical_ip(raw)
+        if ip is None:
             return raw
-        ip = ipaddress.ip_address(norm)
-        if norm not in self.always:
+        norm = str(ip)
+        if self.hasher.digest(norm) not in self._known_addresses:
             if ip.is_loopback or ip.is_unspecified or norm in self.keep:
                 return raw
             if any(ip in net for net in _KEEP_NETS if net.version == ip.version):
@@ -247,18 +168,17 @@ class Redactor:
 
     # -- structures
 
-    def value(self, obj: Any, key: str = "") -> Any:
+    def value(self, obj: Any) -> Any:
         if isinstance(obj, dict):
-            return {self.text(k) if isinstance(k, str) else k: self._field(k, v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [self.value(v, key) for v in obj]
-        if isinstance(obj, tuple):
-            return [self.value(v, key) for v in obj]
+            return {self.text(k) if isinstance(k, str) else k: self.field(k, v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [self.value(v) for v in obj]
         if isinstance(obj, str):
             return self.text(obj)
         return obj
 
-    def _field(self, key: Any, value: Any) -> Any:
+    def field(self, key: Any, value: Any) -> Any:
+        """``value`` found under ``key``: the key says what kind of value it is."""
         k = str(key).lower()
         if value in (None, "", [], {}) or isinstance(value, bool):
             return value
@@ -266,34 +186,65 @@ class Redactor:
             return value
         if _SECRET_KEYS.search(k) and isinstance(value, (str, int, float)):
             return "***"
-        if k in _SSID_KEYS and isinstance(value, str):
-            return self.token("ssid", value)
+        if isinstance(value, str) and OWN_TOKEN.fullmatch(value):
+            return value   # redacted before: a bundle redacts again
+        if k in SSID_KEYS and isinstance(value, str):
+            return self.token("ssid", canonical_text(value))
         if k in _BSSID_KEYS and isinstance(value, str):
-            return self.token("mac", value.lower().replace("-", ":"))
-        return self.value(value, k)
+            return self.token("mac", canonical_mac(value) or canonical_text(value))
+        return self.value(value)
+
+    def report(self, report: Mapping[str, Any]) -> Report:
+        """A redacted copy of ``report``: ``redacted`` true, no fingerprint record."""
+        out: dict[str, Any] = {}
+        for key, value in report.items():
+            if key == RECORD_KEY:
+                continue
+            out[key] = value if key in _FIXED_KEYS else self.field(key, value)
+        out["redacted"] = True
+        return cast(Report, out)
 
 
-def _collect_ssids(obj: Any, out: set[str]) -> None:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if str(k).lower() in _SSID_KEYS and isinstance(v, str) and len(v) >= 2:
-                out.add(v)
-            else:
-                _collect_ssids(v, out)
-    elif isinstance(obj, list):
-        for v in obj:
-            _collect_ssids(v, out)
+# ------------------------------------------------------------------ fingerprints
+
+
+def recorded_fingerprints(report: Any) -> Fingerprints | None:
+    """The fingerprints a --no-redact run recorded in ``report``, or None."""
+    record = report.get(RECORD_KEY) if isinstance(report, Mapping) else None
+    if record is None:
+        return None
+    try:
+        return Fingerprints.from_dict(record)
+    except ValueError:
+        return None
+
+
+def fingerprint_record(*, settings: Any = None, secrets: Secrets | None = None,
+                       salt: bytes) -> dict[str, Any]:
+    """What identifies this device now, as salted fingerprints for the report (JSON-ready)."""
+    found = (secrets if secrets is not None else local_secrets()).merged(config_secrets(settings))
+    return Fingerprints.of(Hasher(salt), found.canonical()).to_dict()
 
 
 def make_redactor(report: Any = None, *, settings: Any = None, secrets: Secrets | None = None,
-                  salt: bytes | None = None) -> Redactor:
-    secrets = secrets if secrets is not None else local_secrets()
-    ssids: set[str] = set()
-    _collect_ssids(report, ssids)
-    # An SSID seen under its key is also removed where a message repeats it.
-    secrets = Secrets(secrets.hostname, secrets.users, secrets.homes, secrets.literals | ssids,
-                      secrets.addresses, secrets.macs)
-    return Redactor(secrets, config_addresses(settings), salt=salt)
+                  salt: bytes | None = None, related: Any = None) -> Redactor:
+    """A redactor for ``report`` (and ``related`` values such as history summaries).
+
+    It removes this device's secrets (``secrets``, by default read now), the
+    config's, the SSIDs the values themselves name, and the secrets a
+    --no-redact run recorded in ``report`` when they were made with ``salt``.
+    """
+    # Without the device's salt, a random one: tokens are then stable within
+    # this report only, and still cannot be recomputed by anyone.
+    salt = salt if salt is not None else _secrets.token_bytes(16)
+    hasher = Hasher(salt)
+    found = (secrets if secrets is not None else local_secrets()).merged(config_secrets(settings))
+    found.ssids |= collect_ssids(related, collect_ssids(report, set()))
+    fingerprints = Fingerprints.of(hasher, found.canonical())
+    recorded = recorded_fingerprints(report)
+    if recorded is not None and recorded.check == hasher.check:
+        fingerprints = fingerprints.merged(recorded)
+    return Redactor(fingerprints, hasher, salt, config_addresses(settings))
 
 
 def redact_value(obj: Any, *, settings: Any = None, secrets: Secrets | None = None,
@@ -305,9 +256,4 @@ def redact_value(obj: Any, *, settings: Any = None, secrets: Secrets | None = No
 def redact_report(report: Report, *, settings: Any = None,
                   secrets: Secrets | None = None, salt: bytes | None = None) -> Report:
     """A redacted copy of ``report`` (``redacted`` set to True)."""
-    redactor = make_redactor(report, settings=settings, secrets=secrets, salt=salt)
-    out: dict[str, Any] = {}
-    for key, value in report.items():
-        out[key] = value if key in _FIXED_KEYS else redactor._field(key, value)
-    out["redacted"] = True
-    return cast(Report, out)
+    return make_redactor(report, settings=settings, secrets=secrets, salt=salt).report(report)

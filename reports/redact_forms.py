@@ -159,7 +159,8 @@ def mask_secret_syntax(text: str) -> str:
 # ------------------------------------------------------------------ home directories
 
 # The name may hold spaces (/home/Alice Smith/...) when a path separator follows it.
-HOME_PATH = re.compile(r"(?P<root>/home/|/Users/|[A-Za-z]:\\Users\\)"
+# A name that is already "~" was redacted before: left alone, so redacting twice changes nothing.
+HOME_PATH = re.compile(r"(?P<root>/home/|/Users/|[A-Za-z]:\\Users\\)(?!~)"
                        r"(?P<name>[^/\\\s\"'<>]+(?: [^/\\\s\"'<>]+)*(?=[/\\])|[^/\\\s\"'<>]*)", re.I)
 
 

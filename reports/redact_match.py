@@ -25,7 +25,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from payprobe.reports.redact_forms import OWN_TOKEN, canonical_text
 
@@ -36,7 +36,11 @@ VALUE_KINDS = ("address", "mac")      # compared in their own canonical forms, n
 KINDS = LITERAL_KINDS + VALUE_KINDS
 FORMAT = "payprobe-fingerprints/1"
 _DIGEST_HEX = 32
-_MAX_WORDS = 8                        # an SSID may have spaces; a stretch never spans more words
+MAX_WORDS = 8                        # an SSID may have spaces; a stretch never spans more words
+# Longest literal a record may claim: the matcher's work grows with it, and a
+# report from outside must not make a bundle take hours.
+MAX_CHARS = 512
+_MEMO_ENTRIES = 50_000
 _CHECK_LABEL = b"payprobe fingerprint salt check"
 
 
@@ -51,6 +55,8 @@ class Hasher:
     def __init__(self, salt: bytes) -> None:
         self._base = hmac.new(salt, digestmod=hashlib.sha256)
         self.check = self.digest_bytes(_CHECK_LABEL)
+        # The matcher hashes the same short stretches ("dns", "ok") over and over.
+        self._memo: dict[str, str] = {}
 
     def digest_bytes(self, data: bytes) -> str:
         h = self._base.copy()
@@ -58,7 +64,12 @@ class Hasher:
         return h.hexdigest()[:_DIGEST_HEX]
 
     def digest(self, canonical: str) -> str:
-        return self.digest_bytes(canonical.encode("utf-8", "surrogatepass"))
+        found = self._memo.get(canonical)
+        if found is None:
+            if len(self._memo) >= _MEMO_ENTRIES:
+                self._memo.clear()
+            found = self._memo[canonical] = self.digest_bytes(canonical.encode("utf-8", "surrogatepass"))
+        return found
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,8 @@ class Fingerprints:
         digests = {kind: frozenset(hasher.digest(v) for v in canonical.get(kind, ()) if v) for kind in KINDS}
         literals = [v for kind in LITERAL_KINDS for v in canonical.get(kind, ()) if v]
         return cls(check=hasher.check, digests={k: v for k, v in digests.items() if v},
-                   max_chars=_round_up(max((len(v) for v in literals), default=0)),
-                   max_words=min(_MAX_WORDS, max((len(v.split(" ")) for v in literals), default=1)))
+                   max_chars=min(MAX_CHARS, _round_up(max((len(v) for v in literals), default=0))),
+                   max_words=min(MAX_WORDS, max((len(v.split(" ")) for v in literals), default=1)))
 
     def merged(self, other: Fingerprints) -> Fingerprints:
         if other.check != self.check:
@@ -100,16 +111,25 @@ class Fingerprints:
                 "digests": {k: sorted(v) for k, v in sorted(self.digests.items())}}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Fingerprints:
-        """Read what to_dict() wrote; ValueError when it is not that."""
+    def from_dict(cls, data: Any) -> Fingerprints:
+        """Read what to_dict() wrote; ValueError when it is not that (it may come from outside)."""
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} record")
-        raw = data.get("digests") or {}
-        if not isinstance(raw, Mapping) or not all(k in KINDS and isinstance(v, list) for k, v in raw.items()):
+        check, raw = data.get("check"), data.get("digests")
+        max_chars, max_words = data.get("max_chars"), data.get("max_words")
+        if not isinstance(check, str) or not isinstance(raw, Mapping):
+            raise ValueError("fingerprint record: bad 'check' or 'digests'")
+        if not all(k in KINDS and isinstance(v, list) and all(isinstance(d, str) for d in v)
+                   for k, v in raw.items()):
             raise ValueError("fingerprint record: bad 'digests'")
-        return cls(check=str(data.get("check", "")),
-                   digests={k: frozenset(str(d) for d in v) for k, v in raw.items()},
-                   max_chars=int(data.get("max_chars", 0)), max_words=int(data.get("max_words", 1)))
+        if not (_count(max_chars, MAX_CHARS, 0) and _count(max_words, MAX_WORDS, 1)):
+            raise ValueError("fingerprint record: bad 'max_chars' or 'max_words'")
+        return cls(check=check, digests={k: frozenset(v) for k, v in raw.items()},
+                   max_chars=cast(int, max_chars), max_words=cast(int, max_words))
+
+
+def _count(value: Any, most: int, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
 
 
 # ------------------------------------------------------------------ the matcher

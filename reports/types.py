@@ -102,6 +102,9 @@ class Summary(TypedDict, total=False):
 class ReportExtra(TypedDict, total=False):
     lang: str                   # one of REPORT_LANGS
     summary: Summary
+    # A --no-redact run only: salted hashes (never the values) of what identifies the
+    # device, so a later bundle redacts with the secrets of the run (reports/redact.py).
+    redaction_fingerprints: dict[str, Any]
 
 
 class _ReportRequired(TypedDict):

@@ -34,7 +34,7 @@ toml_line = st.one_of(
 )
 toml_docs = st.lists(toml_line, max_size=12).map("\n".join)
 
-FUZZ = settings(max_examples=150, deadline=None,
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

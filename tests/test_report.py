@@ -84,3 +84,22 @@ def test_full_disk_falls_back_and_loses_nothing(tmp_path, monkeypatch):
         assert leftovers == []
     finally:
         subprocess.run(["umount", str(full)], check=False)
+
+
+def test_parse_report_without_jsonschema_accepts_a_valid_report(monkeypatch):
+    from tests.security.test_reports_from_outside import valid_report
+    monkeypatch.setitem(sys.modules, "jsonschema", None)   # `import jsonschema` now fails
+    report = valid_report()
+    assert model.parse_report(json.dumps(report).encode(), "r.json") == report
+
+
+def test_parse_report_accepts_the_fingerprints_a_no_redact_run_records(monkeypatch):
+    from payprobe.reports.redact import Secrets, fingerprint_record
+
+    from tests.security.test_reports_from_outside import valid_report
+    report = valid_report()
+    report["redacted"] = False
+    report["redaction_fingerprints"] = fingerprint_record(
+        secrets=Secrets(hostname={"alices-phone"}, addresses={"192.168.1.9"}), salt=b"s" * 16)
+    assert model.validate(report) == []
+    assert model.parse_report(json.dumps(report).encode(), "r.json") == report

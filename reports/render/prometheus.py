@@ -12,7 +12,9 @@ Prometheus wants base units: a metric whose name carries another time unit
 (``tls_cert_days_left``) is exported in seconds (``payprobe_tls_cert_seconds_left``,
 value x 86400), so ``promtool check metrics`` passes; the JSON report keeps the
 DESIGN name. Metric and label names are sanitised to the allowed alphabet; label values are
-escaped (backslash, double quote, newline) as the format requires. A family's
+escaped (backslash, double quote, newline) as the format requires, and other control
+characters (CR, ESC, NUL, C1, U+2028/2029), which the format has no escape for and which
+break its one-sample-per-line reading and a terminal showing it, become U+FFFD. A family's
 samples are written together under one HELP and TYPE line, and duplicate
 series are dropped (the format forbids them).
 """
@@ -27,6 +29,8 @@ CHECK_STATUSES = ("ok", "warn", "fail", "error", "timeout", "skipped")
 RUN_STATUSES = ("healthy", "degraded", "unhealthy", "unknown")
 _BAD_NAME = re.compile(r"[^a-zA-Z0-9_:]")
 _BAD_LABEL = re.compile(r"[^a-zA-Z0-9_]")
+# Every control character but the newline, which has its own escape.
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def metric_name(name: str) -> str:
@@ -46,11 +50,12 @@ def label_name(name: str) -> str:
 
 
 def label_value(value: Any) -> str:
-    return str(value).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+    text = _CONTROL.sub("\ufffd", str(value))
+    return text.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
 
 
 def help_text(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("\n", "\\n")
+    return _CONTROL.sub("\ufffd", str(text)).replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def number(value: Any) -> str:
