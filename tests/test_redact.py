@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from payprobe.reports.redact import Secrets, make_redactor, redact_report
 from payprobe.reports.render import FORMATS, render
 
+from tests.security.test_redaction import SALT, planted_secrets
 from tests.test_render import _finding, _metric, sample_report
 
 HOSTNAME = "pixel-7-alice"
@@ -187,7 +188,6 @@ def test_interface_address_in_a_kept_range_is_still_tokenised() -> None:
 @given(text=st.text(max_size=80))
 def test_fuzz_redacting_any_text_twice_changes_nothing_more(text: str) -> None:
     # A bundle redacts a redacted report again: its tokens and masks must be fixed points.
-    from tests.security.test_redaction import SALT, planted_secrets
     redactor = make_redactor(None, secrets=planted_secrets(), salt=SALT)
     once = redactor.text(text)
     assert redactor.text(once) == once

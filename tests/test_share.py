@@ -273,3 +273,32 @@ def test_hand_over_when_laptop_and_nothing_asked_does_nothing(
     xclip = Fake(bin_dir, "xclip")
     assert share.hand_over(ticket_zip, lang="en", host=LAPTOP, home=home) == []
     assert xclip.calls == [] and list(home.iterdir()) == []
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_run_share_or_copy_when_no_ticket_exits_64_before_the_run() -> None:
+    from tests.helpers import run_cli
+    for flag in ("--share", "--copy"):
+        result = run_cli("run", flag, "--only", "device")
+        assert result.exit_status == 64, result.stderr
+        assert "need --ticket" in result.stderr
+
+
+def test_bundle_copy_when_a_report_is_given_prints_the_summary_and_copies_it(
+        tmp_path: Path, bin_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from tests.helpers import run_cli
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("DISPLAY", ":0")
+    fake = Fake(bin_dir, "xclip")
+    report_path = tmp_path / "r.json"
+    report_path.write_text(json.dumps(make_report("unhealthy", causes=["clock_wrong"])), encoding="utf-8")
+    result = run_cli("bundle", "--report", str(report_path), "--copy", "-o", str(tmp_path / "t.zip"))
+    assert result.exit_status == 0, result.stderr
+    with zipfile.ZipFile(tmp_path / "t.zip") as zf:
+        summary = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("summary.txt"))
+    assert summary.strip() in result.stderr         # printed ready to paste
+    assert fake.stdin == summary                 # and on the clipboard, via stdin

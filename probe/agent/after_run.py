@@ -25,6 +25,8 @@ class AfterRun:
     upload: str | None = None
     last: int = tickets.DEFAULT_LAST
     push: str | None = None
+    share_menu: bool = False   # --share: Android's share menu
+    clipboard: bool = False    # --copy: the ticket summary on the clipboard
 
 
 Step = Callable[[AfterRun, Settings, Report, TextIO], None]
@@ -51,10 +53,11 @@ def _alerts(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -
 
 def _push(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if wanted.push:
-        export.push(wanted.push, report, err)
+        export.push(wanted.push, report, err, ca_file=settings.ca_file)
 
 
 def _ticket(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if wanted.ticket:
         tickets.make_ticket(report, output=None, last=wanted.last, lang=report.get("lang") or "en",
-                           settings=settings, upload_url=wanted.upload, err=err)
+                           settings=settings, upload_url=wanted.upload, err=err,
+                           share_menu=wanted.share_menu, clipboard=wanted.clipboard)

@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from typing import Any, TextIO
 from payprobe.agent import http
 from payprobe.engine import paths
 from payprobe.engine.errors import UsageError
-from payprobe.engine.files import write_atomic
+from payprobe.engine.files import private_dir, write_atomic
 from payprobe.host import is_termux
 from payprobe.reports.types import Report
 
@@ -92,8 +93,7 @@ class StateRefused(OSError):
 @contextlib.contextmanager
 def _state_lock() -> Iterator[None]:
     """Held while reading, alerting and saving: one run alerts for a change, not two."""
-    folder = paths.data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(paths.data_dir())
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(folder / LOCK_FILE, flags, 0o600)
@@ -119,8 +119,10 @@ def _lock(fd: int) -> None:
 def read_state() -> dict[str, Any]:
     """The saved state, {} when there is none or it is unreadable; StateRefused for a symlink."""
     path = _state_path()
+    # O_NONBLOCK: a FIFO put there must not hang the run; it is refused below.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return {}
     except OSError as exc:
@@ -128,6 +130,8 @@ def read_state() -> dict[str, Any]:
             raise StateRefused(f"{path} is a symbolic link; remove it") from None
         raise
     with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StateRefused(f"{path} is not a regular file; remove it")
         raw = fh.read(_STATE_MAX_BYTES)
     try:
         state = json.loads(raw.decode("utf-8") or "{}")

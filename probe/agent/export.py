@@ -12,7 +12,6 @@ import hashlib
 import importlib.util
 import math
 import re
-import secrets
 import socket
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from payprobe.agent import history, http
 from payprobe.engine import paths
 from payprobe.engine.files import write_atomic
+from payprobe.engine.secrets import salt_file
 from payprobe.reports.render import render
 from payprobe.reports.types import Report
 
@@ -144,19 +144,9 @@ def instance_label(report: Report) -> str:
 
 
 def _salt() -> bytes:
-    path = paths.data_dir() / SALT_FILE
-    try:
-        value = path.read_bytes().strip()
-        if value:
-            return value
-    except OSError:
-        pass
-    value = secrets.token_hex(16).encode("ascii")
-    try:
-        write_atomic(path, value)
-    except OSError:
-        pass  # an unwritable data dir: the label is stable for this run only
-    return value
+    # The hex text, as it always was, so that a device keeps its series; read and
+    # created by the one salt keeper, so an empty or corrupt file is never used.
+    return salt_file(paths.data_dir() / SALT_FILE).hex().encode("ascii")
 
 
 def push_target(base: str, instance: str) -> http.Target:

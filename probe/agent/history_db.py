@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from payprobe.engine import paths
+from payprobe.engine import files, paths
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ def connect(path: Path | None = None, *, create: bool = True) -> sqlite3.Connect
     path = Path(path) if path is not None else db_path()
     if not create and not path.exists():
         raise FileNotFoundError(str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.private_dir(path.parent)
     new = not path.exists() or path.stat().st_size == 0
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:

@@ -15,10 +15,14 @@ credentials         never from the environment or ~/.netrc; user:password in
                     the URL only where the purpose allows it (as a Basic header)
 proxies             none: environment proxies are what payprobe diagnoses
 redirects           never followed
-deadline            one for the whole send; every connect and read is capped by
-                    what is left of it
-response            at most ``max_response_bytes`` read, then the connection
-                    is closed
+deadline            one for the whole send (all attempts): every connect and
+                    read is capped by what is left of it, and when it passes
+                    the socket is shut down (:mod:`.http_deadline`), so a
+                    server that trickles bytes cannot hold us
+response            at most ``max_response_bytes`` read, as sent (never
+                    decompressed), then the connection is closed
+trust store         ``ca_file`` when set, else the default; never from the
+                    environment (REQUESTS_CA_BUNDLE)
 retries             with backoff, only after a connection error, 429 or 5xx;
                     never after a TLS or certificate error
 messages            name a URL only through :func:`display_url`
@@ -40,6 +44,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from payprobe.agent.http_deadline import Deadline, DeadlinePassed
+from payprobe.agent.http_deadline import transport as deadline_transport
 from payprobe.classify import classify
 from payprobe.engine.errors import PayprobeError, UsageError
 
@@ -238,25 +244,29 @@ def send(method: str, target: Target, body: bytes, headers: Mapping[str, str], p
     """Send, retrying per the policy. Returns the last HTTP answer (any status);
     raises SendError when no answer came."""
     _check_ca_file(target, policy)
-    end = time.monotonic() + policy.deadline_s
     pause = sleep or time.sleep
     attempts = max(1, policy.attempts)
     outcome: Reply | SendError = SendError(f"{target.display} failed: generic_timeout", "generic_timeout")
-    session = _session()
-    try:
-        for attempt in range(1, attempts + 1):
-            try:
-                outcome = _attempt(session, method, target, body, headers, policy, end)
-            except SendError as exc:
-                outcome = exc
-            if not _worth_retrying(outcome) or attempt == attempts:
-                break
-            wait_s = policy.backoff_s * (2 ** (attempt - 1))
-            if time.monotonic() + wait_s >= end:
-                break  # no time left for another try: the last outcome stands
-            pause(wait_s)
-    finally:
-        session.close()
+    with Deadline(policy.deadline_s) as deadline:
+        adapter = deadline_transport(deadline)
+        try:
+            for attempt in range(1, attempts + 1):
+                try:
+                    outcome = deadline.call(
+                        lambda: _attempt(adapter, method, target, body, headers, policy, deadline))
+                except SendError as exc:
+                    outcome = exc
+                except DeadlinePassed:
+                    outcome = SendError(f"{target.display} failed: generic_timeout", "generic_timeout")
+                    break
+                if not _worth_retrying(outcome) or attempt == attempts:
+                    break
+                wait_s = policy.backoff_s * (2 ** (attempt - 1))
+                if wait_s >= deadline.left_s():
+                    break  # no time left for another try: the last outcome stands
+                pause(wait_s)
+        finally:
+            adapter.close()
     if isinstance(outcome, SendError):
         raise outcome
     return outcome
@@ -274,54 +284,51 @@ def _check_ca_file(target: Target, policy: Policy) -> None:
                         "ca_file_missing")
 
 
-def _session() -> Any:
+def _attempt(adapter: Any, method: str, target: Target, body: bytes, headers: Mapping[str, str],
+             policy: Policy, deadline: Deadline) -> Reply:
     import requests
+    import urllib3
 
-    session = requests.Session()
-    session.trust_env = False        # no env proxies, no ~/.netrc, no REQUESTS_CA_BUNDLE
-    session.headers.clear()          # only what we send: no python-requests defaults
-    session.max_redirects = 0
-    return session
-
-
-def _attempt(session: Any, method: str, target: Target, body: bytes, headers: Mapping[str, str],
-             policy: Policy, end: float) -> Reply:
-    import requests
-
-    left_s = end - time.monotonic()
+    left_s = deadline.left_s()
+    timed_out = SendError(f"{target.display} failed: generic_timeout", "generic_timeout")
     if left_s <= 0:
-        raise SendError(f"{target.display} failed: generic_timeout", "generic_timeout")
+        raise timed_out
     all_headers = {"User-Agent": "payprobe", "Accept-Encoding": "identity", **headers}
-    # Request.prepare, not session.prepare_request: nothing is merged in from the session.
+    # Request.prepare and the bare adapter: no Session merges in anything (see http_deadline).
     prepared = requests.Request(method, target.url, data=body, headers=all_headers).prepare()
     if urlsplit(str(prepared.url)).hostname != target.host:
         raise SendError(f"{target.display} failed: url_mismatch", "url_mismatch")
     try:
-        response = session.send(prepared, timeout=(min(policy.connect_cap_s, left_s), left_s),
-                                allow_redirects=False, stream=True, proxies={},
-                                verify=policy.ca_file or True)
-    except (requests.RequestException, OSError) as exc:
+        response = adapter.send(prepared, timeout=(min(policy.connect_cap_s, left_s), left_s),
+                                stream=True, proxies={}, verify=policy.ca_file or True)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        if deadline.expired:  # our timer cut the connection: what it broke is no failure code
+            raise timed_out from None
         code = classify(exc)
         raise SendError(f"{target.display} failed: {code}", code,
                         retryable=_is_connection_error(exc) and not code.startswith("tls_")) from None
+    if deadline.expired:  # cut off in the headers: http.client takes that end for a whole answer
+        response.close()
+        raise timed_out
     try:
-        data, truncated = _read_capped(response, policy.max_response_bytes, end)
-    except (requests.RequestException, OSError):
+        data, truncated = _read_capped(response.raw, policy.max_response_bytes, deadline)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError):
         data, truncated = b"", True   # the status is the answer; a broken body does not undo it
     finally:
         response.close()
     return Reply(status=int(response.status_code), body=data, truncated=truncated)
 
 
-def _read_capped(response: Any, cap_bytes: int, end: float) -> tuple[bytes, bool]:
-    """At most ``cap_bytes`` of the body, read until the deadline at the latest."""
+def _read_capped(raw: Any, cap_bytes: int, deadline: Deadline) -> tuple[bytes, bool]:
+    """At most ``cap_bytes`` of the body as sent (never decompressed: no bomb can
+    grow it), read until the deadline at the latest; and whether more was left."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(chunk_size=_READ_CHUNK_BYTES):
-        chunks.append(chunk[: cap_bytes - size])
+    for chunk in raw.stream(_READ_CHUNK_BYTES, decode_content=False):
+        chunks.append(chunk[: max(0, cap_bytes - size)])
         size += len(chunk)
-        if size >= cap_bytes or time.monotonic() >= end:
-            return b"".join(chunks), size > cap_bytes or time.monotonic() >= end
+        if size > cap_bytes or deadline.expired:
+            return b"".join(chunks), True
     return b"".join(chunks), False
 
 

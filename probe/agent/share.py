@@ -22,6 +22,7 @@ people in the run's language. None of them raises for a missing or failing tool.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import zipfile
@@ -103,16 +104,17 @@ class Handed:
     tool: str | None = None    # copy_text: which clipboard tool took the text
 
 
-def summary_text(bundle: Path) -> str:
+def summary_text(bundle: Path | bytes) -> str:
     """The bundle's summary.txt, the text made to be pasted in a support chat.
 
     Read from the zip rather than made again, so what is pasted is what the
     bundle holds, redacted as it is. ValueError when the zip holds none.
     """
-    with zipfile.ZipFile(bundle) as zf:
+    with zipfile.ZipFile(io.BytesIO(bundle) if isinstance(bundle, bytes) else bundle) as zf:
         names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == SUMMARY_NAME]
         if not names:
-            raise ValueError(f"{bundle}: no {SUMMARY_NAME} in the support bundle")
+            where = "the support bundle" if isinstance(bundle, bytes) else str(bundle)
+            raise ValueError(f"{where}: no {SUMMARY_NAME} in it")
         with zf.open(names[0]) as fh:
             return fh.read(_MAX_SUMMARY_BYTES).decode("utf-8", errors="replace")
 

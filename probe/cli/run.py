@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from payprobe import host as hostmod
 from payprobe.agent import after_run, saved
+from payprobe.agent import ticket as tickets
 from payprobe.cli import options, terminal
 from payprobe.cli.argtypes import int_at_least
 from payprobe.cli.progress import make_progress
@@ -40,6 +41,10 @@ def configure(name: str, run: argparse.ArgumentParser) -> None:
     run.add_argument("--ticket", action="store_true",
                      help="after the run, write a support bundle (zip) and print its path")
     run.add_argument("--upload", metavar="URL", help="with --ticket: POST the bundle to this HTTPS URL")
+    run.add_argument("--share", action="store_true",
+                     help="with --ticket: open Android's share menu with the bundle (Termux)")
+    run.add_argument("--copy", action="store_true",
+                     help="with --ticket: put the ticket summary on the clipboard")
     run.add_argument("--last", type=int_at_least(0), default=5, metavar="N",
                      help="with --ticket: include the last N history summaries (default 5)")
     run.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway")
@@ -59,10 +64,13 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = options.load_settings(args.config)
-    deadline_s = args.deadline if args.deadline is not None else settings.deadline_s
+    # What the run is asked to do afterwards is checked before it: exit 64 now, not a warning later.
+    tickets.check_before_run(ticket=args.ticket, upload_url=args.upload, push_url=args.push,
+                             share_menu=args.share, clipboard=args.copy)
     if args.output and args.output != "-":
         files.check_output_path(args.output)
+    settings = options.load_settings(args.config)
+    deadline_s = args.deadline if args.deadline is not None else settings.deadline_s
     fmt = args.format or ("json" if args.output and args.output != "-" and
                           args.output.endswith(".json") else "text")
     lang = resolve_lang(args.lang, settings.lang)
@@ -100,16 +108,19 @@ def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, re
                            redact=not args.no_redact, salt=redaction_salt())
     saved_path = saved.save_report(report, err)
     after_run.after_run(after_run.AfterRun(ticket=args.ticket, upload=args.upload, last=args.last,
-                                           push=args.push),
+                                           push=args.push, share_menu=args.share,
+                                           clipboard=args.copy),
                         settings, report, err)
 
     to_stdout = not args.output or args.output == "-"
     text = _render(report, fmt, lang, out if to_stdout else None)
     if not to_stdout:
+        out.flush()   # --output /dev/stdout writes to the descriptor: nothing buffered may trail it
         try:
             files.write_output(args.output, text)
         except OSError as exc:
-            err.write(f"payprobe: could not write {args.output}: {exc.strerror or exc}\n")
+            where = f"; the JSON report is saved in {saved_path}" if saved_path else ""
+            err.write(f"payprobe: could not write {args.output}: {exc.strerror or exc}{where}\n")
             return int(ExitStatus.USAGE)
         if not args.quiet:
             out.write(_render(report, "text", lang, out))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 import tempfile
 from pathlib import Path
 
@@ -32,10 +33,13 @@ def _process_salt() -> bytes:
 
 
 def _read(path: Path) -> bytes | None:
-    try:
-        raw = path.read_bytes()[: 4 * SALT_BYTES].strip()
-    except FileNotFoundError:
-        return None
+    """The salt in ``path``; None when it is not 32 hex digits; FileNotFoundError when absent."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)   # O_NONBLOCK: a FIFO planted there cannot hang the run
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        raw = fh.read(4 * SALT_BYTES).strip()
     return bytes.fromhex(raw.decode("ascii")) if _VALID.fullmatch(raw) else None
 
 
@@ -59,22 +63,26 @@ def _create(path: Path, *, replace: bool) -> bytes:
     return bytes.fromhex(value)
 
 
-def redaction_salt(path: Path | None = None) -> bytes:
-    """The device's salt: created once, 0600, in the data dir."""
-    path = path or paths.data_dir() / "redact-salt"
+def salt_file(path: Path) -> bytes:
+    """The salt kept in ``path`` (created once, complete, 0600), never an empty
+    or corrupt one; a per-process salt when the folder cannot hold it."""
     try:
         if path.is_symlink():
             raise files.UnsafePathError(f"{path}: is a symlink")
-        salt = _read(path)
-        if salt is not None:
-            return salt
-        if not path.exists():
+        try:
+            salt = _read(path)
+        except FileNotFoundError:
             try:
                 return _create(path, replace=False)
-            except FileExistsError:
+            except FileExistsError:   # another process created it first: theirs is the salt
                 salt = _read(path)
-                if salt is not None:
-                    return salt
+        if salt is not None:
+            return salt
         return _create(path, replace=True)   # empty, short or corrupt: never use it
     except (OSError, UnicodeDecodeError, ValueError):
         return _process_salt()
+
+
+def redaction_salt(path: Path | None = None) -> bytes:
+    """The device's redaction salt: created once, 0600, in the data dir."""
+    return salt_file(path or paths.data_dir() / "redact-salt")

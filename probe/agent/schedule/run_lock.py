@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from payprobe.engine import paths
+from payprobe.engine import files, paths
 from payprobe.engine.errors import PayprobeError
 from payprobe.engine.exitcodes import ExitStatus
 
@@ -41,8 +41,10 @@ class RunLock:
         self._fh: TextIO | None = None
 
     def acquire(self, what: str) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while locked
+        files.private_dir(self.path.parent)
+        # Our own file, 0600, never through a symlink somebody left in the data dir.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fh = os.fdopen(fd, "a+", encoding="utf-8")
         try:
             if not _try_lock(fh):
                 fh.seek(0)
