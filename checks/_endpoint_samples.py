@@ -1,8 +1,9 @@
 """One endpoint's samples, and what they add up to.
 
 The endpoints check measures; this module holds what it measured (the samples
-of each endpoint) and the arithmetic its report is built from: percentiles,
-jitter, loss, the status most samples saw and why the endpoint is unreachable.
+of each endpoint, per address family) and the arithmetic its report is built
+from: percentiles, jitter, loss, the status most samples saw and why the
+endpoint is unreachable.
 """
 
 from __future__ import annotations
@@ -47,9 +48,22 @@ class EndpointResult:
     resolve_s: float | None = None
     resolve_failure: str | None = None
     addresses: int = 0
+    # The samples that stand for the endpoint (its unlabelled metrics, loss and
+    # verdict): those of ``ip_family``, the family apps use.
     samples: list[Sample] = field(default_factory=list)
-    planned: int = 0
+    planned: int = 0                    # per family
     icmp: dict[str, Any] = field(default_factory=dict)
+    ip_family: str | None = None
+    # Every measured family's samples ("ipv6", "ipv4"); two on a dual-stack name.
+    families: dict[str, list[Sample]] = field(default_factory=dict)
+    # The Happy Eyeballs connect that picked the family (dual-stack names only).
+    happy: dict[str, Any] | None = None
+    # Families the name has addresses in but the device has no route for (not measured).
+    unrouted: list[str] = field(default_factory=list)
+
+    @property
+    def dual_stack(self) -> bool:
+        return len(self.families) > 1
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -110,11 +124,16 @@ class SampleSummary:
 
 
 def summarize(res: EndpointResult) -> SampleSummary:
-    samples = res.samples
-    planned = max(1, res.planned)
+    return summarize_samples(res.samples, res.planned, res.resolve_failure)
+
+
+def summarize_samples(samples: list[Sample], planned_count: int,
+                      resolve_failure: str | None = None) -> SampleSummary:
+    """What one series of samples (an endpoint's, or one family's) adds up to."""
+    planned = max(1, planned_count)
     ok_samples = [s for s in samples if s.ok]
     # Samples never taken (deadline) count as lost: the planned count is the denominator.
-    lost = planned - len(ok_samples) if res.resolve_failure is None else planned
+    lost = planned - len(ok_samples) if resolve_failure is None else planned
     p50_s: dict[str, float] = {}
     for _, attr in PHASES:
         values = phase_values(samples, attr)
@@ -124,8 +143,8 @@ def summarize(res: EndpointResult) -> SampleSummary:
     # The status most samples saw (the first seen on a tie): one figure per endpoint.
     status = Counter(statuses).most_common(1)[0][0] if statuses else None
     failures = [s.failure for s in samples if s.failure]
-    failure = res.resolve_failure or (Counter(failures).most_common(1)[0][0]
-                                      if failures and not ok_samples else None)
+    failure = resolve_failure or (Counter(failures).most_common(1)[0][0]
+                                  if failures and not ok_samples else None)
     return SampleSummary(planned=planned, lost=lost, loss_ratio=lost / planned,
                          reachable=bool(ok_samples), p50_s=p50_s, http_status=status,
                          failures=failures, failure=failure)

@@ -28,13 +28,15 @@ class Probe:
     handshake_s: float | None = None
     verified: bool = False
     failure: str | None = None         # classify() code of what went wrong, if anything
-    phase: str | None = None           # resolve | connect | handshake | verify
+    phase: str | None = None           # resolve | connect | handshake | verify | deadline
     message: str = ""                  # scrubbed error text
     version: str | None = None
     cipher: str | None = None
     alpn: str | None = None
     chain: list[_certs.CertInfo] = field(default_factory=list)
     captured_unverified: bool = False  # chain/version come from the second, unverified handshake
+    ip_family: str | None = None       # of the connection Happy Eyeballs picked
+    happy_eyeballs_s: float | None = None  # that connect, from its first attempt (an app's wait)
 
     @property
     def leaf(self) -> _certs.CertInfo | None:

@@ -1,28 +1,29 @@
 """endpoints: can this device reach each payment service, and how well.
 
-For each ``[[endpoints]]`` entry, in parallel with the others: resolve once
-(timed on its own, so no connect time contains DNS), then ``latency.samples``
-samples back to back, each on a fresh connection: TCP connect, TLS handshake
-(https) and one HTTP request, every phase timed separately. A sample that
-fails anywhere counts as lost; a silent or slowloris server is cut off at the
-sample's budget by payprobe.net's hard deadline and counted as a timeout.
+For each ``[[endpoints]]`` entry, in parallel with the others, samples of TCP
+connect, TLS handshake and one HTTP request, every phase timed separately
+(payprobe.checks._endpoint_measure). A name with both A and AAAA answers is
+sampled over each family, and a Happy Eyeballs connect shows which family an
+app would use: that family's samples stand for the endpoint, the other's are
+evidence, and the two together may say IPv6 is broken or slow here
+(payprobe.checks._dualstack).
 
 Results are grouped by provider and every endpoint leaves one evidence item,
 healthy or not, so the diagnosis can tell "Alipay is down" from "your network
-is down".
+is down". A name that does not resolve is the DNS check's finding: here it is
+evidence that the endpoint could not be measured, not a second finding.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from payprobe import classify as fc
 from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext, Metric, Outcome, parallel
+from payprobe.checks._dualstack import family_metrics, ipv6_findings
+from payprobe.checks._endpoint_measure import Request, connect_timeout_s, measure
 from payprobe.checks._endpoint_samples import (
     PHASES,
     EndpointResult,
@@ -42,35 +43,14 @@ from payprobe.settings import Endpoint, LatencyConfig
 # Names other modules and tests use from here.
 __all__ = ["EndpointsCheck", "jitter", "percentile"]
 
-# A sample never gets less than this (or what is left of the deadline, if less).
-MIN_SAMPLE_S = 1.0
-# No single sample gets more than this, however much time is left.
-MAX_SAMPLE_S = 8.0
-RESOLVE_CAP_S = 5.0
-ICMP_COUNT = 3
-# A connect that takes longer than the initial TCP retransmission timeout
-# (TCP_TIMEOUT_INIT, 1 s on Linux and Android) means the first SYN or its answer
-# was lost. Counting that sample as lost, rather than waiting for the kernel's
-# retransmission to succeed, is what makes loss_ratio reflect packet loss at
-# all: TCP would otherwise hide it as a slow connect. The cap is never below
-# latency.fail_ms, so a connect slower than "fail" is still measured as slow.
-SYN_RTO_S = 1.0
-# Samples stop this long before the check's deadline, so that a silent server
-# times out while there is still time to report what it did.
-REPORT_MARGIN_S = 0.2
-
-
-def connect_timeout_s(cfg: LatencyConfig) -> float:
-    """Just under the first SYN retransmission: a sample whose first SYN was lost
-    is lost, not merely slow (a retransmitted SYN would otherwise win the race)."""
-    return max(SYN_RTO_S - 0.05, float(cfg.fail_ms) / 1000.0)
+NOT_RESOLVED = "name did not resolve"
 
 
 class EndpointsCheck:
     name: ClassVar[str] = "endpoints"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     description: ClassVar[str] = ("payment endpoints: connect, TLS and HTTP time, loss, jitter and "
-                                  "status, grouped by provider")
+                                  "status per address family, grouped by provider")
     timeout_s: ClassVar[float] = 15.0
 
     def run(self, ctx: CheckContext) -> Outcome:
@@ -85,18 +65,14 @@ class EndpointsCheck:
         except OSError as exc:
             return Outcome(status="error", error=fc.classify(exc),
                            summary=f"cannot load the trust store: {fc.describe(exc)}")
-        cfg = ctx.config
-        results = parallel(lambda ep: self._measure(ctx, ep, tls_ctx), endpoints, ctx)
+        raw = parallel(lambda ep: measure(ctx, ep, tls_ctx), endpoints, ctx)
+        results = [self._result(ctx, ep, res) for ep, res in zip(endpoints, raw, strict=True)]
         out = Outcome()
         by_provider: dict[str, dict[str, Any]] = {}
         rows: list[tuple[str, dict[str, Any]]] = []
-        for ep, res in zip(endpoints, results, strict=True):
-            if not isinstance(res, EndpointResult):
-                # Cancelled at the deadline before it could report, or a bug: say so.
-                failure = fc.GENERIC_TIMEOUT if isinstance(res, CheckCancelled) else fc.classify(res)
-                res = EndpointResult(ep, planned=int(cfg.samples),
-                                     samples=[Sample(failure=failure, phase="deadline")])
+        for res in results:
             item = self._report(ctx, res, out)
+            ep = res.endpoint
             provider = ep.provider or ep.name
             group = by_provider.setdefault(provider, {"provider": provider, "endpoints": 0,
                                                       "ok": 0, "failures": []})
@@ -112,136 +88,18 @@ class EndpointsCheck:
         for group in by_provider.values():
             group["all_down"] = group["ok"] == 0
         out.evidence.append({"what": "providers", "providers": list(by_provider.values())})
-        down = [g["provider"] for g in by_provider.values() if g["all_down"]]
-        ok_count = sum(int(item["ok"]) for _, item in rows)
-        out.summary = (f"{ok_count}/{len(rows)} endpoints reachable"
-                       + (f"; down: {', '.join(down)}" if down else ""))
+        ipv6_findings(results, out)
+        _status_and_summary(results, rows, by_provider, out)
         return out
 
-    # ------------------------------------------------------------ measuring
-
-    def _measure(self, ctx: CheckContext, ep: Any, tls_ctx: Any) -> EndpointResult:
-        cfg = ctx.config
-        parts = urlsplit(ep.url)
-        host = parts.hostname or ""
-        https = parts.scheme == "https"
-        port = parts.port or (443 if https else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host_header = host if parts.port is None else f"{host}:{parts.port}"
-        if ":" in host:
-            host_header = f"[{host}]" + (f":{parts.port}" if parts.port else "")
-        res = EndpointResult(ep, planned=int(cfg.samples))
-
-        t0 = time.perf_counter()
-        try:
-            addresses = net.resolve(host, port, timeout=ctx.timeout(RESOLVE_CAP_S))
-        except CheckCancelled:
-            raise
-        except Exception as exc:  # noqa: BLE001 - classified
-            res.resolve_failure = fc.classify(exc)
-            return res
-        res.resolve_s = time.perf_counter() - t0
-        res.addresses = len(addresses)
-        address = addresses[0]
-
-        icmp_thread = None
-        if getattr(cfg, "icmp", True):
-            icmp_thread = threading.Thread(target=self._icmp, args=(ctx, address, res),
-                                           daemon=True, name=f"icmp-{ep.name}")
-            icmp_thread.start()
-        else:
-            res.icmp = {"status": "skipped", "reason": "disabled by latency.icmp = false"}
-
-        for i in range(res.planned):
-            left_samples = res.planned - i
-            remaining = ctx.remaining() - min(REPORT_MARGIN_S, 0.1 * max(0.0, ctx.remaining()))
-            if remaining <= 0.005 or ctx.cancelled.is_set():
-                # Never taken: counted as lost (the planned count is the denominator).
-                break
-            # Share what is left fairly, so one stalled sample cannot starve the rest.
-            budget = min(MAX_SAMPLE_S, max(remaining / left_samples, min(MIN_SAMPLE_S, remaining)))
-            res.samples.append(self._sample(ctx, address, port, host, https, host_header, target,
-                                            ep.method, tls_ctx, budget))
-        if icmp_thread is not None:
-            try:
-                icmp_thread.join(ctx.timeout(2.0))
-            except CheckCancelled:
-                pass
-            if icmp_thread.is_alive():
-                res.icmp = {"status": "skipped", "reason": "no answer before the deadline"}
-        return res
-
-    def _sample(self, ctx: CheckContext, address: str, port: int, host: str, https: bool,
-                host_header: str, target: str, method: str, tls_ctx: Any,
-                budget: float) -> Sample:
-        s = Sample()
-        connect_cap_s = connect_timeout_s(ctx.config)
-        end = time.monotonic() + budget
-
-        def left() -> float:
-            # ctx.timeout() raises CheckCancelled at the check's deadline.
-            return ctx.timeout(max(0.001, end - time.monotonic()))
-
-        sock = None
-        try:
-            s.phase = "connect"
-            sock, s.connect_s = net.connect(address, port,
-                                            timeout=min(left(), connect_cap_s))
-            if https:
-                s.phase = "tls"
-                sock, s.tls_s = net.tls_handshake(sock, host, context=tls_ctx, timeout=left())
-            s.phase = "http"
-            http_timeout = left()
-            t_http = time.monotonic()
-            resp = net.http_exchange(sock, host_header, target, method=method or "HEAD",
-                                     timeout=http_timeout)
-            if time.monotonic() - t_http >= http_timeout:
-                # payprobe.net's hard deadline shut the socket mid-answer; http.client
-                # reads that EOF as the end of a (truncated) status line or headers,
-                # so a slowloris "HTTP/1.1 200 O" would otherwise pass as a 200.
-                raise TimeoutError(f"no complete answer within {http_timeout:.2f} s")
-            s.ttfb_s, s.http_status = resp.ttfb_s, resp.status
-            s.phase = None
-        except CheckCancelled:
-            s.failure, s.phase = fc.GENERIC_TIMEOUT, "deadline"
-        except Exception as exc:  # noqa: BLE001 - every failure is a lost sample, classified
-            s.failure = fc.classify(exc)
-        finally:
-            if sock is not None:
-                try:
-                    sock.close()
-                except OSError:
-                    pass
-        return s
-
     @staticmethod
-    def _icmp(ctx: CheckContext, address: str, res: EndpointResult) -> None:
-        """Unprivileged ping (a datagram ICMP socket), extra evidence only.
-
-        Linux allows it only for groups in net.ipv4.ping_group_range; Android
-        allows it for apps. When it is not permitted we say so and move on.
-        """
-        try:
-            from icmplib import ping
-        except ImportError:
-            res.icmp = {"status": "skipped", "reason": "icmplib is not installed"}
-            return
-        try:
-            host = ping(address, count=ICMP_COUNT, interval=0.2, timeout=ctx.timeout(1.0),
-                        privileged=False)
-        except CheckCancelled:
-            res.icmp = {"status": "skipped", "reason": "deadline reached"}
-            return
-        except Exception as exc:  # noqa: BLE001 - permission and socket errors alike
-            name = type(exc).__name__
-            reason = ("unprivileged ICMP is not permitted here (net.ipv4.ping_group_range)"
-                      if "Permission" in name or isinstance(exc, PermissionError)
-                      else fc.describe(exc))
-            res.icmp = {"status": "skipped", "reason": reason}
-            return
-        res.icmp = {"status": "ok", "sent": host.packets_sent, "received": host.packets_received,
-                    "loss_ratio": host.packet_loss,
-                    "avg_rtt_s": round(host.avg_rtt / 1000.0, 6) if host.packets_received else None}
+    def _result(ctx: CheckContext, ep: Any, res: Any) -> EndpointResult:
+        if isinstance(res, EndpointResult):
+            return res
+        # Cancelled at the deadline before it could report, or a bug: say so.
+        failure = fc.GENERIC_TIMEOUT if isinstance(res, CheckCancelled) else fc.classify(res)
+        return EndpointResult(ep, planned=int(ctx.config.samples),
+                              samples=[Sample(failure=failure, phase="deadline")])
 
     # ------------------------------------------------------------ reporting
 
@@ -250,9 +108,15 @@ class EndpointsCheck:
         """Metrics, findings and the samples' evidence of one endpoint; returns its item."""
         summary = summarize(res)
         _report_metrics(res, summary, out)
-        _report_findings(ctx.config, res, summary, out)
-        out.evidence.append(_samples_evidence(ctx.config, res))
         ep = res.endpoint
+        if res.resolve_failure:
+            # The DNS check's finding; here only that this endpoint went unmeasured.
+            out.evidence.append({"what": "not_measured", "target": ep.name,
+                                 "host": Request.of(ep).host, "reason": NOT_RESOLVED,
+                                 "failure": res.resolve_failure})
+        else:
+            _report_findings(ctx.config, res, summary, out)
+        out.evidence.append(_samples_evidence(ctx.config, res))
         # The per-endpoint item of HACKING.md's table, exactly these keys.
         return {"what": "endpoint", "endpoint": ep.name, "provider": ep.provider,
                 "group": ep.group, "ok": summary.reachable and not summary.http_error,
@@ -260,11 +124,45 @@ class EndpointsCheck:
                 "http_status": summary.http_status}
 
 
+def _status_and_summary(results: list[EndpointResult], rows: list[tuple[str, dict[str, Any]]],
+                        by_provider: dict[str, dict[str, Any]], out: Outcome) -> None:
+    """The summary line, and a status that owns up to endpoints it could not measure.
+
+    A name that does not resolve gives no finding here (the DNS check has it),
+    but the check did not look at that endpoint, so it cannot say ``ok``: the
+    report's verdict reads an ``ok`` endpoints check as "the payment services
+    answer". With some endpoints measured the status is at least ``warn`` (the
+    findings of the measured ones may make it worse); with none it is
+    ``error`` -- the check could not run, which also keeps a run of this check
+    alone from passing as healthy (a run is ``unknown`` when nothing was measured).
+    """
+    unresolved = [r for r in results if r.resolve_failure]
+    down = [g["provider"] for g in by_provider.values() if g["all_down"]]
+    ok_count = sum(int(item["ok"]) for _, item in rows)
+    out.summary = (f"{ok_count}/{len(rows)} endpoints reachable"
+                   + (f"; down: {', '.join(down)}" if down else ""))
+    if not unresolved:
+        return
+    out.summary += (f"; not measured ({NOT_RESOLVED}, see the dns check): "
+                    + ", ".join(r.endpoint.name for r in unresolved))
+    if len(unresolved) == len(results):
+        out.status = "error"
+        out.error = Counter(str(r.resolve_failure) for r in unresolved).most_common(1)[0][0]
+    elif out.resolved_status() == "ok":
+        out.status = "warn"
+
+
 def _report_metrics(res: EndpointResult, summary: SampleSummary, out: Outcome) -> None:
-    """Resolve time, each phase's statistics, loss, jitter, status and ICMP RTT."""
+    """Resolve time, each phase's statistics, loss, jitter, status and ICMP RTT.
+
+    The per-family series of a dual-stack endpoint come first: consumers that
+    key a series by (endpoint, stat) alone then keep the unlabelled one, which
+    is written last.
+    """
     labels = {"endpoint": res.endpoint.name}
     if res.resolve_s is not None:
         out.metrics.append(Metric("dns_resolve_seconds", round(res.resolve_s, 6), "s", labels))
+    family_metrics(res, out)
     for metric, attr in PHASES:
         values = phase_values(res.samples, attr)
         if not values:
@@ -300,11 +198,14 @@ def _report_findings(cfg: LatencyConfig, res: EndpointResult, summary: SampleSum
 
 def _unreachable_finding(ep: Endpoint, res: EndpointResult, summary: SampleSummary,
                          findings: TargetFindings) -> None:
-    where = "resolving its name" if res.resolve_failure else "every sample"
+    over = f" over {_families_text(res)}" if res.dual_stack else ""
     findings.add("endpoint.unreachable", "fail",
                  f"{ep.name} ({ep.provider or 'no provider'}) is unreachable: {summary.failure} "
-                 f"({where})",
-                 phase="resolve" if res.resolve_failure else common_phase(res.samples))
+                 f"(every sample{over})", phase=common_phase(res.samples))
+
+
+def _families_text(res: EndpointResult) -> str:
+    return " and ".join("IPv6" if f == net.IPV6 else "IPv4" for f in res.families)
 
 
 def _loss_finding(cfg: LatencyConfig, summary: SampleSummary, findings: TargetFindings) -> None:
@@ -350,12 +251,26 @@ def _http_error_finding(summary: SampleSummary, findings: TargetFindings) -> Non
 
 
 def _samples_evidence(cfg: LatencyConfig, res: EndpointResult) -> dict[str, Any]:
-    """Every sample of one endpoint, healthy or not, with how it was resolved."""
+    """Every sample of one endpoint, healthy or not, with how it was resolved.
+
+    ``samples`` are those of ``ip_family`` (the family apps use, behind the
+    unlabelled metrics); on a dual-stack name ``other_family`` holds the other
+    family's samples and ``happy_eyeballs`` the connect that chose between them;
+    ``unrouted_families`` names a family dropped because the device has no route for it.
+    """
     ep = res.endpoint
-    return {
+    item: dict[str, Any] = {
         "what": "endpoint_samples", "endpoint": ep.name, "provider": ep.provider,
         "resolve_s": rounded(res.resolve_s), "resolve_failure": res.resolve_failure,
         "addresses": res.addresses, "planned": res.planned,
-        "connect_timeout_s": connect_timeout_s(cfg),
+        "connect_timeout_s": connect_timeout_s(cfg), "ip_family": res.ip_family,
         "samples": [s.to_dict() for s in res.samples], "icmp": res.icmp or None,
     }
+    if res.unrouted:
+        item["unrouted_families"] = list(res.unrouted)
+    if res.dual_stack:
+        other = next(f for f in res.families if f != res.ip_family)
+        item["other_family"] = {"ip_family": other,
+                                "samples": [s.to_dict() for s in res.families[other]]}
+        item["happy_eyeballs"] = res.happy
+    return item

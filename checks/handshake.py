@@ -1,10 +1,13 @@
 """tls: who answers on the payment hosts' TLS port, and can the device trust it.
 
-For each target: resolve, a TCP connect and a TLS handshake with SNI, each timed
-on its own (DNS is never inside a connect or handshake time). The handshake is
-verified against the trust store (or ``ca_file``); when verification fails a
-second, unverified handshake captures the certificate that was presented, so
-the report can say who answered (Fiddler, Charles, an unknown CA...).
+For each target (payprobe.checks._tls_probe): resolve, a TCP connect made as
+apps make it (Happy Eyeballs over A and AAAA) and a TLS handshake with SNI,
+each timed on its own (DNS is never inside a connect or handshake time). The
+handshake is verified against the trust store (or ``ca_file``); when
+verification fails a second, unverified handshake captures the certificate
+that was presented, so the report can say who answered (Fiddler, Charles, an
+unknown CA...). A name that does not resolve is the DNS check's finding; here
+it is evidence that the target could not be measured.
 
 Expiry is judged by the device clock and, when the clock check shares one,
 by the reference clock too: a certificate "not yet valid" on a device whose
@@ -15,8 +18,8 @@ clock is a year behind is a clock problem, not an attack.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -25,41 +28,19 @@ from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext, Metric, Outcome, parallel
 from payprobe.checks import _certs
 from payprobe.checks._target_findings import TargetFindings
-from payprobe.checks._tls_targets import Probe, Target, targets_from
+from payprobe.checks._tls_probe import ALPN_OFFER, CERT_FAILURES, Contexts, probe
+from payprobe.checks._tls_targets import Probe, targets_from
 from payprobe.settings import TlsConfig
 
-ALPN_OFFER = ["h2", "http/1.1"]
 OLD_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})
-# Per-phase cap; ctx.timeout() lowers it further near the deadline.
-PHASE_CAP_S = 6.0
 # How long to wait for the clock check's reference time when a date verdict needs it.
 CLOCK_WAIT_S = 2.0
-# Measurements stop this long before the check's deadline, so that a silent
-# server times out while there is still time to report what it did.
-REPORT_MARGIN_S = 0.2
-_CERT_FAILURES = frozenset({fc.TLS_UNKNOWN_AUTHORITY, fc.TLS_HOSTNAME_MISMATCH,
-                            fc.TLS_CERT_EXPIRED, fc.TLS_CERT_NOT_YET_VALID})
-
-
-def _phase_timeout(ctx: CheckContext) -> float:
-    """ctx.timeout() for one phase, ending REPORT_MARGIN_S before the deadline."""
-    usable = ctx.remaining() - min(REPORT_MARGIN_S, 0.1 * ctx.remaining())
-    if usable <= 0.005:
-        raise CheckCancelled("tls: no time left for another phase")
-    return ctx.timeout(min(PHASE_CAP_S, usable))
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+NOT_RESOLVED = "name did not resolve"
 
 
 class TlsCheck:
     name: ClassVar[str] = "tls"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     description: ClassVar[str] = ("TLS handshake to the payment hosts: version, certificate chain, "
                                   "trust, expiry, interception")
     timeout_s: ClassVar[float] = 12.0
@@ -75,10 +56,8 @@ class TlsCheck:
             return Outcome(status="error", error=fc.classify(exc),
                            summary=f"cannot load the trust store {'(ca_file)' if ca_file else ''}: "
                                    f"{fc.describe(exc)}")
-        capture_ctx = net.tls_context(verify=False, alpn=ALPN_OFFER)
-
-        results = parallel(lambda t: self._probe(ctx, t, verify_ctx, capture_ctx, ca_file),
-                           targets, ctx)
+        contexts = Contexts(verify_ctx, net.tls_context(verify=False, alpn=ALPN_OFFER), ca_file)
+        results = parallel(lambda t: probe(ctx, t, contexts), targets, ctx)
         probes: list[Probe] = []
         for target, res in zip(targets, results, strict=True):
             if isinstance(res, Probe):
@@ -92,101 +71,15 @@ class TlsCheck:
         offset_s = self._reference_offset(ctx, probes)
         out = Outcome()
         for p in probes:
-            self._report(ctx, p, offset_s, out)
-        bad = sorted({f.target for f in out.findings if f.severity == "fail"})
-        out.summary = (f"{len(probes)} target(s): {len(probes) - len(bad)} ok"
-                       + (f", problems on {', '.join(bad)}" if bad else ""))
+            if _unresolved(p):
+                # The DNS check's finding; here only that this target went unmeasured.
+                out.evidence.append({"what": "not_measured", "target": p.target.label,
+                                     "host": p.target.host, "reason": NOT_RESOLVED,
+                                     "failure": p.failure})
+            else:
+                self._report(ctx, p, offset_s, out)
+        _status_and_summary(probes, out)
         return out
-
-    # ------------------------------------------------------------ measuring
-
-    def _probe(self, ctx: CheckContext, t: Target, verify_ctx: ssl.SSLContext,
-               capture_ctx: ssl.SSLContext, ca_file: str) -> Probe:
-        p = Probe(t)
-        try:
-            p.phase = "resolve"
-            addresses = net.resolve(t.host, t.port, timeout=_phase_timeout(ctx))
-            address = addresses[0]
-            p.phase = "connect"
-            sock, p.connect_s = net.connect(address, t.port, timeout=_phase_timeout(ctx))
-            p.phase = "handshake"
-            sni = "" if _is_ip(t.host) else t.host
-            try:
-                tls, hs = net.tls_handshake(sock, sni or t.host, context=verify_ctx,
-                                            timeout=_phase_timeout(ctx))
-            except ssl.SSLCertVerificationError as exc:
-                p.phase, p.failure, p.message = "verify", fc.classify(exc), fc.describe(exc)
-                self._capture(ctx, p, address, capture_ctx)
-                return p
-            except ssl.SSLError as exc:
-                code = fc.classify(exc)
-                if code != fc.TLS_PROTOCOL_VERSION:
-                    raise
-                # A server stuck on TLS 1.0/1.1: modern defaults refuse it. Judge its
-                # certificate anyway with a context that allows old versions, so the
-                # old protocol is one warning, not a mystery.
-                old_ctx = net.tls_context(ca_file=ca_file, verify=True, alpn=ALPN_OFFER,
-                                          minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED)
-                try:
-                    old_ctx.set_ciphers("ALL:@SECLEVEL=0")
-                except ssl.SSLError:
-                    pass
-                sock, _ = net.connect(address, t.port, timeout=_phase_timeout(ctx))
-                try:
-                    tls, hs = net.tls_handshake(sock, sni or t.host, context=old_ctx,
-                                                timeout=_phase_timeout(ctx))
-                except ssl.SSLCertVerificationError as exc2:
-                    p.phase, p.failure, p.message = "verify", fc.classify(exc2), fc.describe(exc2)
-                    self._capture(ctx, p, address, capture_ctx)
-                    return p
-            with tls:
-                p.handshake_s = hs
-                p.verified = True
-                self._read_session(p, tls)
-            p.phase = None
-        except CheckCancelled:
-            # Out of time in the middle of a phase: keep what was measured so far.
-            p.failure, p.message = fc.GENERIC_TIMEOUT, "deadline reached"
-        except Exception as exc:  # noqa: BLE001 - every failure is classified and reported
-            p.failure, p.message = fc.classify(exc), fc.describe(exc)
-            if p.phase == "handshake" and p.failure not in _CERT_FAILURES:
-                # Still try to see what answered (e.g. an old protocol only).
-                try:
-                    self._capture(ctx, p, None, capture_ctx)
-                except CheckCancelled:
-                    pass
-        return p
-
-    def _capture(self, ctx: CheckContext, p: Probe, address: str | None,
-                 capture_ctx: ssl.SSLContext) -> None:
-        """An unverified handshake to record the certificate that was presented."""
-        t = p.target
-        try:
-            if address is None:
-                address = net.resolve(t.host, t.port, timeout=_phase_timeout(ctx))[0]
-            sock, _ = net.connect(address, t.port, timeout=_phase_timeout(ctx))
-            tls, hs = net.tls_handshake(sock, "" if _is_ip(t.host) else t.host,
-                                        context=capture_ctx, timeout=_phase_timeout(ctx))
-        except CheckCancelled:
-            raise
-        except Exception:  # noqa: BLE001 - the first failure is what we report
-            return
-        with tls:
-            p.handshake_s = hs
-            p.captured_unverified = True
-            self._read_session(p, tls)
-
-    @staticmethod
-    def _read_session(p: Probe, tls: ssl.SSLSocket) -> None:
-        p.version = tls.version()
-        cipher = tls.cipher()
-        p.cipher = cipher[0] if cipher else None
-        p.alpn = tls.selected_alpn_protocol()
-        ders = _certs.chain_der(tls)
-        # ssl's dict form exists only for a verified peer; it is the fallback
-        # when cryptography is not installed.
-        leaf_dict = tls.getpeercert() if p.verified else None
-        p.chain = [_certs.parse(der, leaf_dict if i == 0 else None) for i, der in enumerate(ders)]
 
     @staticmethod
     def _reference_offset(ctx: CheckContext, probes: list[Probe]) -> float | None:
@@ -234,6 +127,34 @@ class TlsCheck:
         out.evidence.append(_tls_evidence(p, who, days_left, findings.data))
 
 
+def _unresolved(p: Probe) -> bool:
+    return p.phase == "resolve" and p.failure is not None
+
+
+def _status_and_summary(probes: list[Probe], out: Outcome) -> None:
+    """The summary line, and a status that owns up to targets it could not measure.
+
+    As in the endpoints check: a name that does not resolve is the DNS check's
+    finding, not one here, but an ``ok`` would read as "TLS to every payment
+    host is fine". Some targets unmeasured: at least ``warn``; none measured:
+    ``error`` (the check could not run).
+    """
+    unresolved = [p for p in probes if _unresolved(p)]
+    bad = sorted({f.target for f in out.findings if f.severity == "fail"})
+    measured = len(probes) - len(unresolved)
+    out.summary = (f"{len(probes)} target(s): {measured - len(bad)} ok"
+                   + (f", problems on {', '.join(bad)}" if bad else ""))
+    if not unresolved:
+        return
+    out.summary += (f", not measured ({NOT_RESOLVED}, see the dns check): "
+                    + ", ".join(p.target.label for p in unresolved))
+    if not measured:
+        out.status = "error"
+        out.error = Counter(str(p.failure) for p in unresolved).most_common(1)[0][0]
+    elif out.resolved_status() == "ok":
+        out.status = "warn"
+
+
 def _validity(leaf: _certs.CertInfo | None, now: datetime | None) -> str | None:
     """The leaf's validity at ``now`` (valid, expired, not_yet_valid); None when unknown."""
     if now is None or leaf is None or leaf.not_before is None or leaf.not_after is None:
@@ -277,7 +198,7 @@ def _report_metrics(p: Probe, days_left: float | None, out: Outcome) -> None:
 def _failure_findings(p: Probe, who: str | None, findings: TargetFindings) -> None:
     """The handshake failed, or the certificate failed verification (who issued it)."""
     label, failure = findings.target, p.failure
-    if failure is not None and p.phase in ("resolve", "connect", "handshake", "deadline"):
+    if failure is not None and p.phase in ("connect", "handshake", "deadline"):
         findings.add("tls.handshake_failed", "fail",
                      f"TLS to {label} failed during {p.phase}: {failure}", phase=p.phase)
     issuer = p.leaf.issuer_label if p.leaf else None
@@ -287,7 +208,7 @@ def _failure_findings(p: Probe, who: str | None, findings: TargetFindings) -> No
                      f"{label} presented a certificate issued by {who_text}, which this device "
                      "does not trust: the connection is being intercepted or the trust store is "
                      "incomplete")
-    elif failure is not None and p.phase == "verify" and failure not in _CERT_FAILURES:
+    elif failure is not None and p.phase == "verify" and failure not in CERT_FAILURES:
         findings.add("tls.handshake_failed", "fail",
                      f"certificate of {label} failed verification: {failure}", phase=p.phase)
 
@@ -349,7 +270,8 @@ def _tls_evidence(p: Probe, who: str | None, days_left: float | None,
         "failure": p.failure, "phase": p.phase, "error": p.message or None,
         "captured_unverified": p.captured_unverified, "version": p.version,
         "cipher": p.cipher, "alpn": p.alpn, "interceptor": who,
-        "connect_s": p.connect_s, "handshake_s": p.handshake_s,
+        "connect_s": p.connect_s, "handshake_s": p.handshake_s, "ip_family": p.ip_family,
+        "happy_eyeballs_s": None if p.happy_eyeballs_s is None else round(p.happy_eyeballs_s, 6),
         "days_left": None if days_left is None else round(days_left, 3),
         "valid_by_device_clock": data["valid_by_device_clock"],
         "valid_by_reference_clock": data["valid_by_reference_clock"],

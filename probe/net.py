@@ -1,6 +1,6 @@
-"""Network primitives shared by the checks: resolve, connect, TLS, one HTTP
-exchange, each timed on its own and each bounded by a timeout the caller takes
-from its deadline (``ctx.timeout()``).
+"""Network primitives shared by the checks: resolve, connect (one address, or
+Happy Eyeballs over all of them), TLS, one HTTP exchange, each timed on its own
+and each bounded by a timeout the caller takes from its deadline (``ctx.timeout()``).
 
 Connections are made directly, never through HTTP(S)_PROXY: payprobe measures
 the path the device itself takes; the proxy check reports proxies separately.
@@ -18,6 +18,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+# Happy Eyeballs lives in its own module; it is part of this one's surface.
+from payprobe.happy_eyeballs import (
+    HAPPY_EYEBALLS_DELAY_S,
+    IPV4,
+    IPV6,
+    Attempt,
+    HappyConnect,
+    connect_happy,
+    interleave_families,
+    ip_family,
+)
+
+__all__ = [
+    "HAPPY_EYEBALLS_DELAY_S", "IPV4", "IPV6", "Attempt", "FetchResult", "HappyConnect",
+    "HttpResponse", "connect", "connect_happy", "fetch", "hard_deadline", "http_exchange",
+    "interleave_families", "ip_family", "resolve", "split_hostport", "tls_context",
+    "tls_handshake",
+]
 
 MAX_HEADER_BYTES = 64 * 1024
 USER_AGENT = "payprobe"
@@ -213,7 +232,10 @@ def fetch(url: str, *, timeout: float, method: str = "GET", read_body: int = 0,
     """Resolve, connect, (TLS,) one request: each phase timed separately.
 
     ``timeout`` bounds the whole fetch, not each phase. ``address`` skips the
-    resolution (to fetch from an address obtained elsewhere, e.g. a resolver).
+    resolution (to fetch from an address obtained elsewhere, e.g. a resolver);
+    without it every resolved address takes part in a Happy Eyeballs connect
+    (``connect_s`` is the winner's own connect time, ``extra`` says which family
+    won and how long the race took).
     Redirects are never followed: a captive portal's 302 is the answer.
     """
     end = time.monotonic() + timeout
@@ -234,9 +256,13 @@ def fetch(url: str, *, timeout: float, method: str = "GET", read_body: int = 0,
         t0 = time.perf_counter()
         addresses = resolve(host, port, timeout=left())
         result.resolve_s = time.perf_counter() - t0
-        address = addresses[0]
-    result.address = address
-    sock, result.connect_s = connect(address, port, timeout=left())
+        # As apps do: a name with a broken IPv6 path still answers over IPv4.
+        happy = connect_happy(addresses, port, timeout=left())
+        sock, result.address, result.connect_s = happy.sock, happy.address, happy.connect_s
+        result.extra.update(ip_family=happy.ip_family, happy_eyeballs_s=round(happy.seconds, 6))
+    else:
+        result.address = address
+        sock, result.connect_s = connect(address, port, timeout=left())
     try:
         if parts.scheme == "https":
             ctx = context or tls_context()

@@ -4,14 +4,17 @@ mapped to 127.0.0.1 by monkeypatching payprobe.net.resolve (see test_check_tls).
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from typing import Any
 
 import pytest
 import trustme
-from payprobe import net
+from payprobe import net, sources
 from payprobe.api import Outcome
+from payprobe.checks import _dualstack, _endpoint_measure
+from payprobe.checks._endpoint_samples import EndpointResult, Sample
 from payprobe.checks.endpoints import EndpointsCheck, jitter, percentile
 from payprobe.engine.config import Endpoint, LatencyConfig, Settings
 from payprobe.engine.registry import LoadedCheck
@@ -47,8 +50,10 @@ def run_endpoints(settings: Settings, deadline_s: float = 5.0) -> Outcome:
 
 
 def metric(out: Outcome, name: str, endpoint: str, stat: str | None = None) -> float:
+    """The unlabelled series (no ``ip_family``): what the endpoint's metric always meant."""
     for m in out.metrics:
-        if m.name == name and m.labels.get("endpoint") == endpoint and m.labels.get("stat") == stat:
+        if (m.name == name and m.labels.get("endpoint") == endpoint and m.labels.get("stat") == stat
+                and "ip_family" not in m.labels):
             return m.value
     raise AssertionError(f"no metric {name}{{endpoint={endpoint}, stat={stat}}}")
 
@@ -170,10 +175,34 @@ def test_endpoints_when_port_closed_reports_unreachable_refused(ca_file, loopbac
     assert "endpoint.loss" not in codes(out)   # unreachable says it already
 
 
-def test_endpoints_when_name_does_not_resolve_reports_unreachable_dns(ca_file, loopback_dns):
-    out = run_endpoints(settings_for(ca_file, [ep("A", "https://pay.invalid/")]))
-    f = finding(out, "endpoint.unreachable")
-    assert f.data["failure"] == "dns_nxdomain" and f.data["phase"] == "resolve"
+def test_endpoints_when_no_name_resolves_records_not_measured_and_errors_without_findings(
+        ca_file, loopback_dns):
+    out = run_endpoints(settings_for(ca_file, [ep("A", "https://pay.invalid/"),
+                                               ep("B", "https://pay2.invalid/", "wechatpay")]))
+    # One fault, one finding per layer: the DNS check reports the names, not this one.
+    assert out.findings == []
+    assert [e for e in out.evidence if e["what"] == "not_measured"] == [
+        {"what": "not_measured", "target": "A", "host": "pay.invalid",
+         "reason": "name did not resolve", "failure": "dns_nxdomain"},
+        {"what": "not_measured", "target": "B", "host": "pay2.invalid",
+         "reason": "name did not resolve", "failure": "dns_nxdomain"}]
+    # The diagnosis still sees each endpoint down, and why.
+    assert [(i["endpoint"], i["ok"], i["failure"]) for i in items(out)] == [
+        ("A", False, "dns_nxdomain"), ("B", False, "dns_nxdomain")]
+    assert out.resolved_status() == "error" and out.error == "dns_nxdomain"
+    assert "not measured" in out.summary
+
+
+def test_endpoints_when_one_name_does_not_resolve_warns_and_measures_the_others(
+        ca, ca_file, servers, loopback_dns):
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/"),
+                                               ep("B", "https://pay.invalid/", "wechatpay")]))
+    assert out.findings == []
+    # Not "ok": one endpoint was not looked at (an ok would rule the endpoints out).
+    assert out.resolved_status() == "warn"
+    assert {i["endpoint"]: i["ok"] for i in items(out)} == {"A": True, "B": False}
+    assert [e["target"] for e in out.evidence if e["what"] == "not_measured"] == ["B"]
 
 
 def test_endpoints_when_certificate_untrusted_records_tls_failure(servers, ca_file,
@@ -528,3 +557,345 @@ def test_lab_endpoints_icmp_is_skipped_with_reason_when_ping_group_range_is_off(
     icmps = [e["icmp"] for e in check["evidence"] if e["what"] == "endpoint_samples"]
     assert icmps and all(i["status"] in ("ok", "skipped") for i in icmps)
     assert all(i.get("reason") for i in icmps if i["status"] == "skipped")
+
+
+# ---------------------------------------------------------------- dual stack
+
+
+def _has_ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_ipv6_loopback = pytest.mark.skipif(not _has_ipv6_loopback(),
+                                         reason="this machine has no IPv6 loopback (::1)")
+
+
+class Ipv6Twin:
+    """A TLS server on [::1]:``port`` answering every request with 204, as the IPv6 side
+    of a dual-stack service whose IPv4 side is a tests.servers server on that port."""
+
+    def __init__(self, port: int, ssl_ctx: ssl.SSLContext) -> None:
+        self.connections = 0
+        self.stop = threading.Event()
+        self.listener = socket.socket(socket.AF_INET6)
+        self.listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        self.listener.bind(("::1", port))
+        self.listener.listen(64)
+        self.listener.settimeout(0.05)
+        self.ssl_ctx = ssl_ctx
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(5)
+            with self.ssl_ctx.wrap_socket(conn, server_side=True) as tls:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                tls.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+@pytest.fixture
+def twins() -> Any:
+    made: list[Ipv6Twin] = []
+    yield lambda port, ssl_ctx: made.append(Ipv6Twin(port, ssl_ctx)) or made[-1]
+    for twin in made:
+        twin.close()
+
+
+def dns_answers(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
+    """Each name -> its addresses, in the order getaddrinfo would give them."""
+    def fake_resolve(host: str, port: int, *, timeout: float, family: int = 0) -> list[str]:
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return list(answers[host])
+
+    monkeypatch.setattr(net, "resolve", fake_resolve)
+
+
+def ipv6_routes(monkeypatch: pytest.MonkeyPatch, routes: list[str] | None) -> None:
+    """The device's IPv6 default routes; None: /proc/net/ipv6_route cannot be read."""
+    def read() -> list[str]:
+        if routes is None:
+            raise PermissionError(13, "Permission denied")
+        return list(routes)
+
+    monkeypatch.setattr(sources, "ipv6_default_routes", read)
+
+
+def family_metric(out: Outcome, name: str, endpoint: str, family: str,
+                  stat: str | None = None) -> float:
+    for m in out.metrics:
+        if (m.name == name and m.labels.get("endpoint") == endpoint
+                and m.labels.get("ip_family") == family and m.labels.get("stat") == stat):
+            return m.value
+    raise AssertionError(f"no metric {name}{{endpoint={endpoint}, ip_family={family}, stat={stat}}}")
+
+
+def samples_item(out: Outcome, endpoint: str) -> dict[str, Any]:
+    return next(e for e in out.evidence
+                if e["what"] == "endpoint_samples" and e["endpoint"] == endpoint)
+
+
+@needs_ipv6_loopback
+def test_endpoints_when_ipv6_fails_and_ipv4_works_is_reachable_and_reports_ipv6_broken(
+        ca, ca_file, servers, monkeypatch):
+    # AAAA and A answers; nothing listens on the IPv6 side.
+    dns_answers(monkeypatch, {HOST: ["::1", "127.0.0.1"]})
+    ipv6_routes(monkeypatch, ["wlan0"])
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/")]))
+    assert items(out) == [{"what": "endpoint", "endpoint": "A", "provider": "alipay",
+                           "group": "cn", "ok": True, "failure": None, "http_status": 204}]
+    assert codes(out) == {"net.ipv6_broken"}
+    f = finding(out, "net.ipv6_broken")
+    assert f.severity == "warn"
+    assert f.data == {"endpoints": ["A"], "failures": {"A": "connection_refused"},
+                      "ipv6_route_interfaces": ["wlan0"]}
+    # The unlabelled series are the family apps use: IPv4, no loss.
+    assert metric(out, "loss_ratio", "A") == 0.0
+    assert family_metric(out, "loss_ratio", "A", "ipv6") == 1.0
+    assert family_metric(out, "loss_ratio", "A", "ipv4") == 0.0
+    assert family_metric(out, "tcp_connect_seconds", "A", "ipv4", "p50") >= 0
+    ev = samples_item(out, "A")
+    assert ev["ip_family"] == "ipv4" and ev["happy_eyeballs"]["ip_family"] == "ipv4"
+    assert ev["other_family"]["ip_family"] == "ipv6"
+    assert {s["failure"] for s in ev["other_family"]["samples"]} == {"connection_refused"}
+    assert out.resolved_status() == "warn"
+
+
+@needs_ipv6_loopback
+def test_endpoints_when_route_table_unreadable_as_on_android_claims_ipv6_broken_by_connect_test(
+        ca, ca_file, servers, monkeypatch):
+    # Android hides /proc/net/ipv6_route: the kernel's choice of a source address for
+    # the IPv6 address (a UDP connect) is the route evidence, as Android's resolver uses.
+    dns_answers(monkeypatch, {HOST: ["::1", "127.0.0.1"]})
+    ipv6_routes(monkeypatch, None)
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/")]))
+    f = finding(out, "net.ipv6_broken")
+    assert f.data["endpoints"] == ["A"] and "connect test" in f.data["ipv6_route_interfaces"][0]
+    assert items(out)[0]["ok"] is True
+
+
+@needs_ipv6_loopback
+@pytest.mark.parametrize(("routes", "reason"), [
+    ([], "this device has no IPv6 default route, so apps do not use IPv6")])
+def test_endpoints_when_ipv6_route_absent_does_not_claim_ipv6_broken(
+        routes, reason, ca, ca_file, servers, monkeypatch):
+    dns_answers(monkeypatch, {HOST: ["::1", "127.0.0.1"]})
+    ipv6_routes(monkeypatch, routes)
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/")]))
+    assert out.findings == [] and items(out)[0]["ok"] is True
+    (ev,) = [e for e in out.evidence if e["what"] == "ipv6_failed"]
+    assert ev == {"what": "ipv6_failed", "endpoints": ["A"], "failures": {"A": "connection_refused"},
+                  "claimed": False, "reason": reason}
+
+
+@needs_ipv6_loopback
+def test_endpoints_when_both_families_work_label_each_and_use_ipv6_as_apps_do(
+        ca, ca_file, servers, twins, monkeypatch):
+    dns_answers(monkeypatch, {HOST: ["127.0.0.1", "::1"]})
+    ipv6_routes(monkeypatch, ["wlan0"])
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    twin = twins(srv.port, server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/")]))
+    assert out.findings == [] and out.resolved_status() == "ok"
+    for family in ("ipv4", "ipv6"):
+        for name in ("tcp_connect_seconds", "tls_handshake_seconds", "http_ttfb_seconds"):
+            assert family_metric(out, name, "A", family, "p50") >= 0
+        assert family_metric(out, "loss_ratio", "A", family) == 0.0
+    # The existing series keep their names and labels, every stat.
+    for stat in ("min", "p50", "p95", "max"):
+        assert metric(out, "tcp_connect_seconds", "A", stat) >= 0
+    # Written after the labelled ones: a reader keyed by (endpoint, stat) keeps it.
+    p50s = [m for m in out.metrics if m.name == "tcp_connect_seconds" and m.labels.get("stat") == "p50"]
+    assert "ip_family" not in p50s[-1].labels
+    ev = samples_item(out, "A")
+    assert ev["ip_family"] == "ipv6" and ev["happy_eyeballs"]["ip_family"] == "ipv6"
+    assert ev["happy_eyeballs"]["attempts"][0]["outcome"] == "won"
+    # Three samples per family, and the Happy Eyeballs connect (IPv6 first: it won).
+    assert (srv.connections, twin.connections) == (3, 3 + 1)
+
+
+@needs_ipv6_loopback
+def test_endpoints_when_ipv6_fails_for_one_service_only_does_not_blame_the_network(
+        ca, ca_file, servers, twins, monkeypatch):
+    dns_answers(monkeypatch, {HOST: ["::1", "127.0.0.1"],
+                              "api.mch.weixin.qq.com": ["::1", "127.0.0.1"]})
+    ipv6_routes(monkeypatch, ["wlan0"])
+    dual = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    twins(dual.port, server_ctx(ca.issue_cert(HOST)))
+    v4_only = start(servers, ssl_ctx=server_ctx(ca.issue_cert("api.mch.weixin.qq.com")))
+    out = run_endpoints(settings_for(ca_file, [
+        ep("A", f"https://{HOST}:{dual.port}/"),
+        ep("W", f"https://api.mch.weixin.qq.com:{v4_only.port}/", "wechatpay")]))
+    assert out.findings == []
+    (ev,) = [e for e in out.evidence if e["what"] == "ipv6_failed"]
+    assert ev["endpoints"] == ["W"] and ev["reason"] == "IPv6 connects work to other endpoints"
+
+
+@needs_ipv6_loopback
+def test_endpoints_when_ipv6_only_name_works_has_no_family_labels(ca, ca_file, servers, twins,
+                                                                  monkeypatch):
+    dns_answers(monkeypatch, {HOST: ["::1"]})
+    ipv6_routes(monkeypatch, ["wlan0"])
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    twin = twins(srv.port, server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/")]))
+    assert (srv.connections, twin.connections) == (0, 3)
+    assert out.findings == [] and items(out)[0]["ok"] is True
+    assert not [m for m in out.metrics if "ip_family" in m.labels]
+    ev = samples_item(out, "A")
+    assert ev["ip_family"] == "ipv6" and "other_family" not in ev and "happy_eyeballs" not in ev
+
+
+def test_endpoints_when_device_has_no_route_for_ipv6_measures_ipv4_only(ca, ca_file, servers,
+                                                                          monkeypatch):
+    dns_answers(monkeypatch, {HOST: ["::1", "127.0.0.1"]})
+    monkeypatch.setattr(_endpoint_measure, "routable", lambda address: ":" not in address)
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/")]))
+    # As Android's resolver does: a family without a route is not tried at all.
+    assert out.findings == [] and items(out)[0]["ok"] is True
+    assert not [m for m in out.metrics if "ip_family" in m.labels]
+    ev = samples_item(out, "A")
+    assert ev["ip_family"] == "ipv4" and ev["unrouted_families"] == ["ipv6"]
+    assert "other_family" not in ev and srv.connections == 3
+
+
+def test_endpoints_when_no_family_has_a_route_still_measures_to_say_unreachable(ca_file,
+                                                                                monkeypatch):
+    # Loopback, nothing listening: every connect fails at once, nothing leaves the machine.
+    dns_answers(monkeypatch, {HOST: ["::1", "127.0.0.1"]})
+    monkeypatch.setattr(_endpoint_measure, "routable", lambda address: False)
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{closed_port()}/")]))
+    assert not items(out)[0]["ok"]
+    assert "unrouted_families" not in samples_item(out, "A")
+    assert set(samples_item(out, "A")) >= {"other_family", "happy_eyeballs"}
+
+
+def test_routable_when_kernel_has_a_route_says_so():
+    assert _endpoint_measure.routable("127.0.0.1") is True
+
+
+def test_endpoints_when_single_family_has_no_family_labels_or_happy_eyeballs(
+        ca, ca_file, servers, loopback_dns):
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{srv.port}/")]))
+    assert not [m for m in out.metrics if "ip_family" in m.labels]
+    assert samples_item(out, "A")["ip_family"] == "ipv4"
+    assert srv.connections == 3   # no extra connection for a name with one family
+
+
+@needs_ipv6_loopback
+def test_endpoints_when_both_families_fail_is_unreachable_once_with_ipv4_failure(
+        ca_file, monkeypatch):
+    dns_answers(monkeypatch, {HOST: ["::1", "127.0.0.1"]})
+    ipv6_routes(monkeypatch, ["wlan0"])
+    out = run_endpoints(settings_for(ca_file, [ep("A", f"https://{HOST}:{closed_port()}/")]))
+    f = finding(out, "endpoint.unreachable")
+    assert f.data["failure"] == "connection_refused" and f.data["phase"] == "connect"
+    assert "IPv6 and IPv4" in f.message
+    assert "net.ipv6_broken" not in codes(out)   # IPv4 does not work either
+    assert samples_item(out, "A")["ip_family"] == "ipv4"
+
+
+# ---------------------------------------------------------------- dual stack: the judgements
+
+
+def _result(name: str, v6_connect_s: float | None, v4_connect_s: float | None,
+            n: int = 3) -> EndpointResult:
+    def series(connect_s: float | None) -> list[Sample]:
+        if connect_s is None:
+            return [Sample(failure="generic_timeout", phase="connect") for _ in range(n)]
+        return [Sample(connect_s=connect_s, tls_s=0.01, ttfb_s=0.01, http_status=200)
+                for _ in range(n)]
+
+    families = {"ipv6": series(v6_connect_s), "ipv4": series(v4_connect_s)}
+    return EndpointResult(Endpoint(name=name, url=f"https://{name}.example/"), planned=n,
+                          families=families, ip_family="ipv4", samples=families["ipv4"])
+
+
+@pytest.mark.parametrize(("v6_s", "v4_s", "severity"), [
+    (0.400, 0.010, "warn"),    # 390 ms slower: apps wait out the whole fallback delay
+    (0.150, 0.020, "info"),    # 130 ms slower and over 2x: slow, but a small cost
+    (0.050, 0.010, None),      # 5x, but only 40 ms: nobody feels it
+    (0.350, 0.200, None),      # 150 ms slower but under 2x: a far path, not a slow family
+])
+def test_ipv6_slow_when_thresholds_met_or_not(v6_s, v4_s, severity, monkeypatch):
+    ipv6_routes(monkeypatch, ["wlan0"])
+    out = Outcome()
+    _dualstack.ipv6_findings([_result("A", v6_s, v4_s), _result("B", v6_s, v4_s)], out)
+    if severity is None:
+        assert out.findings == []
+    else:
+        (f,) = out.findings
+        assert (f.code, f.severity) == ("net.ipv6_slow", severity)
+        assert f.data["endpoints"] == ["A", "B"]
+        assert f.data["ipv6_connect_p50_ms"]["A"] == pytest.approx(v6_s * 1000)
+        assert f.data["extra_ms"] == pytest.approx((v6_s - v4_s) * 1000)
+        assert (f.data["ratio_threshold"], f.data["min_extra_ms"], f.data["warn_extra_ms"]) == (
+            2.0, 100.0, 200.0)
+
+
+def test_ipv6_slow_when_only_one_of_three_endpoints_is_slow_is_not_claimed(monkeypatch):
+    out = Outcome()
+    _dualstack.ipv6_findings([_result("A", 0.4, 0.01), _result("B", 0.01, 0.01),
+                              _result("C", 0.012, 0.01)], out)
+    assert out.findings == []
+
+
+def test_ipv6_broken_when_every_ipv6_connect_fails_and_ipv4_works(monkeypatch):
+    ipv6_routes(monkeypatch, ["rmnet0", "wlan0"])
+    out = Outcome()
+    _dualstack.ipv6_findings([_result("A", None, 0.01), _result("B", None, 0.02)], out)
+    (f,) = out.findings
+    assert (f.code, f.severity) == ("net.ipv6_broken", "warn")
+    assert f.data == {"endpoints": ["A", "B"],
+                      "failures": {"A": "generic_timeout", "B": "generic_timeout"},
+                      "ipv6_route_interfaces": ["rmnet0", "wlan0"]}
+
+
+@pytest.mark.parametrize(("winner", "v6_ok", "v4_ok", "expected"), [
+    ("ipv6", True, True, "ipv6"),      # Happy Eyeballs' pick, when it works
+    ("ipv4", True, True, "ipv4"),
+    ("ipv6", False, True, "ipv4"),     # it connected, but nothing after worked: the other family
+    (None, True, True, "ipv6"),        # no pick (lost SYNs): IPv6 first, as apps try it
+    (None, False, False, "ipv4"),      # neither: what apps are left waiting on
+    ("ipv6", False, False, "ipv6"),    # neither, but IPv6 connected: its failure came later
+])
+def test_app_family_prefers_the_happy_eyeballs_winner_that_works(winner, v6_ok, v4_ok, expected):
+    def series(ok: bool) -> list[Sample]:
+        return [Sample(connect_s=0.01, http_status=200) if ok
+                else Sample(failure="generic_timeout", phase="tls")]
+
+    assert _dualstack.app_family(winner, {"ipv6": series(v6_ok), "ipv4": series(v4_ok)}) == expected

@@ -241,10 +241,42 @@ def test_tls_when_port_closed_reports_handshake_failed_refused(ca_file, loopback
     assert f.data["phase"] == "connect"
 
 
-def test_tls_when_name_does_not_resolve_reports_dns_failure(ca_file, loopback_dns):
-    out = run_tls(tls_settings(ca_file, ["pay.invalid"]))
-    f = finding(out, "tls.handshake_failed")
-    assert f.data["failure"] == "dns_nxdomain" and f.data["phase"] == "resolve"
+def test_tls_when_no_name_resolves_records_not_measured_and_errors_without_findings(
+        ca_file, loopback_dns):
+    out = run_tls(tls_settings(ca_file, ["pay.invalid", "pay2.invalid:8443"]))
+    # One fault, one finding per layer: the DNS check reports the name, not this one.
+    assert out.findings == []
+    assert [e for e in out.evidence if e["what"] == "not_measured"] == [
+        {"what": "not_measured", "target": "pay.invalid", "host": "pay.invalid",
+         "reason": "name did not resolve", "failure": "dns_nxdomain"},
+        {"what": "not_measured", "target": "pay2.invalid:8443", "host": "pay2.invalid",
+         "reason": "name did not resolve", "failure": "dns_nxdomain"}]
+    # Nothing could be measured: the check could not run.
+    assert out.resolved_status() == "error" and out.error == "dns_nxdomain"
+    assert "not measured" in out.summary
+
+
+def test_tls_when_one_name_does_not_resolve_warns_and_judges_the_others(ca, ca_file, servers,
+                                                                         loopback_dns):
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_tls(tls_settings(ca_file, [f"{HOST}:{srv.port}", "pay.invalid"]))
+    assert out.findings == []
+    # Not "ok": one payment host was not looked at (an ok would rule TLS out).
+    assert out.resolved_status() == "warn"
+    assert [e["target"] for e in out.evidence if e["what"] == "not_measured"] == ["pay.invalid"]
+    assert [e["ok"] for e in out.evidence if e["what"] == "tls"] == [True]
+
+
+def test_tls_when_ipv6_refused_connects_over_ipv4_as_apps_do(ca, ca_file, servers, monkeypatch):
+    # The name has AAAA and A answers; nothing listens on ::1 (IPv6 fails at once).
+    monkeypatch.setattr(net, "resolve", lambda host, port, *, timeout, family=0: ["::1",
+                                                                                "127.0.0.1"])
+    srv = start(servers, ssl_ctx=server_ctx(ca.issue_cert(HOST)))
+    out = run_tls(tls_settings(ca_file, [f"{HOST}:{srv.port}"]))
+    assert out.findings == [] and out.resolved_status() == "ok"
+    (ev,) = [e for e in out.evidence if e["what"] == "tls"]
+    assert ev["ok"] is True and ev["ip_family"] == "ipv4"
+    assert ev["happy_eyeballs_s"] >= ev["connect_s"]
 
 
 def test_tls_when_server_closes_during_handshake_reports_handshake_failed(ca_file, servers,

@@ -1,0 +1,293 @@
+"""How the endpoints check measures one endpoint.
+
+1. Resolve its name once, A and AAAA (the system resolver), timed on its own
+   so that no connect time contains DNS. A family the device has no route for
+   is dropped, as Android's resolver drops it.
+2. On a dual-stack name, one Happy Eyeballs connect
+   (:func:`payprobe.net.connect_happy`) shows which family an app would use.
+3. ``latency.samples`` samples per address family, the two families in
+   parallel, each sample on a fresh connection to the family's first address:
+   TCP connect, TLS handshake (https) and one HTTP request, each phase timed
+   separately. A sample that fails anywhere is lost; a silent or slowloris
+   server is cut off at the sample's budget by payprobe.net's hard deadline.
+4. Beside the samples, an unprivileged ping of the address apps would use.
+
+Which family's samples stand for the endpoint is payprobe.checks._dualstack's call.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from payprobe import classify as fc
+from payprobe import net
+from payprobe.api import CheckCancelled, CheckContext, parallel
+from payprobe.checks._dualstack import app_family
+from payprobe.checks._endpoint_samples import EndpointResult, Sample
+from payprobe.settings import Endpoint, LatencyConfig
+
+# A sample never gets less than this (or what is left of the deadline, if less).
+MIN_SAMPLE_S = 1.0
+# No single sample gets more than this, however much time is left.
+MAX_SAMPLE_S = 8.0
+RESOLVE_CAP_S = 5.0
+ICMP_COUNT = 3
+# A connect that takes longer than the initial TCP retransmission timeout
+# (TCP_TIMEOUT_INIT, 1 s on Linux and Android) means the first SYN or its answer
+# was lost. Counting that sample as lost, rather than waiting for the kernel's
+# retransmission to succeed, is what makes loss_ratio reflect packet loss at
+# all: TCP would otherwise hide it as a slow connect. The cap is never below
+# latency.fail_ms, so a connect slower than "fail" is still measured as slow.
+SYN_RTO_S = 1.0
+# Samples stop this long before the check's deadline, so that a silent server
+# times out while there is still time to report what it did.
+REPORT_MARGIN_S = 0.2
+
+
+def connect_timeout_s(cfg: LatencyConfig) -> float:
+    """Just under the first SYN retransmission: a sample whose first SYN was lost
+    is lost, not merely slow (a retransmitted SYN would otherwise win the race)."""
+    return max(SYN_RTO_S - 0.05, float(cfg.fail_ms) / 1000.0)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What every sample of one endpoint sends, and where."""
+
+    host: str
+    port: int
+    https: bool
+    host_header: str
+    target: str
+    method: str
+
+    @classmethod
+    def of(cls, ep: Endpoint) -> Request:
+        parts = urlsplit(ep.url)
+        host = parts.hostname or ""
+        https = parts.scheme == "https"
+        host_header = host if parts.port is None else f"{host}:{parts.port}"
+        if ":" in host:
+            host_header = f"[{host}]" + (f":{parts.port}" if parts.port else "")
+        return cls(host, parts.port or (443 if https else 80), https, host_header,
+                   (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                   ep.method or "HEAD")
+
+
+def by_family(addresses: list[str]) -> dict[str, list[str]]:
+    """The resolved addresses per family, IPv6 first, each family in resolver order."""
+    families: dict[str, list[str]] = {}
+    for address in net.interleave_families(addresses):
+        families.setdefault(net.ip_family(address), []).append(address)
+    return families
+
+
+def routable(address: str) -> bool:
+    """Whether the kernel has a route to ``address``; connect() on UDP sends no packet.
+
+    Android's resolver drops the answers of a family the device has no route
+    for (bionic's _have_ipv6/_have_ipv4 ask the same way), so apps never try
+    that family, and neither do we. Any other doubt is settled by measuring.
+    """
+    family = socket.AF_INET6 if net.ip_family(address) == net.IPV6 else socket.AF_INET
+    try:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+    except OSError:
+        return False   # no such family in this kernel
+    with sock:
+        try:
+            sock.connect((address, 443))
+        except OSError as exc:
+            return fc.classify(exc) not in (fc.NETWORK_UNREACHABLE, fc.HOST_UNREACHABLE,
+                                            fc.ADDRESS_UNAVAILABLE)
+    return True
+
+
+def usable_families(addresses: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """(the families to measure, the families dropped for want of a route).
+
+    With no route at all every family stays: the samples then say
+    ``network_unreachable``, which is how the diagnosis knows the device is offline.
+    """
+    families = by_family(addresses)
+    unrouted = [f for f, addrs in families.items() if not routable(addrs[0])]
+    if len(unrouted) == len(families):
+        return families, []
+    return {f: a for f, a in families.items() if f not in unrouted}, unrouted
+
+
+def measure(ctx: CheckContext[LatencyConfig], ep: Endpoint, tls_ctx: Any) -> EndpointResult:
+    """Resolve, pick the family (dual stack), sample every family, ping: one endpoint."""
+    req = Request.of(ep)
+    res = EndpointResult(ep, planned=int(ctx.config.samples))
+    t0 = time.perf_counter()
+    try:
+        addresses = net.resolve(req.host, req.port, timeout=ctx.timeout(RESOLVE_CAP_S))
+    except CheckCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - classified
+        res.resolve_failure = fc.classify(exc)
+        return res
+    if not addresses:
+        res.resolve_failure = fc.DNS_NO_ANSWER
+        return res
+    res.resolve_s = time.perf_counter() - t0
+    res.addresses = len(addresses)
+    families, res.unrouted = usable_families(addresses)
+    winner = None
+    if len(families) > 1:
+        res.happy = _happy_connect(ctx, [a for f in families.values() for a in f], req.port)
+        winner = res.happy["ip_family"]
+    ping_address = families[winner][0] if winner else next(iter(families.values()))[0]
+    icmp_thread = _start_icmp(ctx, ping_address, res)
+    res.families = _sample_families(ctx, req, families, tls_ctx, res.planned)
+    res.ip_family = app_family(winner, res.families)
+    res.samples = res.families[res.ip_family]
+    if icmp_thread is not None:
+        try:
+            icmp_thread.join(ctx.timeout(2.0))
+        except CheckCancelled:
+            pass
+        if icmp_thread.is_alive():
+            res.icmp = {"status": "skipped", "reason": "no answer before the deadline"}
+    return res
+
+
+def _happy_connect(ctx: CheckContext[LatencyConfig], addresses: list[str],
+                   port: int) -> dict[str, Any]:
+    """One connect as apps make it; which family won, how long it took, every attempt."""
+    attempts: list[net.Attempt] = []
+    cap_s = connect_timeout_s(ctx.config) + net.HAPPY_EYEBALLS_DELAY_S
+    try:
+        happy = net.connect_happy(addresses, port, timeout=ctx.timeout(cap_s), attempts=attempts)
+    except CheckCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - classified: no family won
+        return {"ip_family": None, "seconds": None, "failure": fc.classify(exc),
+                "attempts": [a.to_dict() for a in attempts]}
+    happy.sock.close()
+    return {"ip_family": happy.ip_family, "seconds": round(happy.seconds, 6), "failure": None,
+            "attempts": [a.to_dict() for a in happy.attempts]}
+
+
+def _sample_families(ctx: CheckContext[LatencyConfig], req: Request,
+                     families: dict[str, list[str]], tls_ctx: Any,
+                     planned: int) -> dict[str, list[Sample]]:
+    """Every family's samples; two families are sampled side by side, not one after the other."""
+    if len(families) == 1:
+        ((family, addresses),) = families.items()
+        return {family: _samples(ctx, req, addresses[0], tls_ctx, planned)}
+    names = list(families)
+    results = parallel(lambda f: _samples(ctx, req, families[f][0], tls_ctx, planned), names, ctx)
+    out: dict[str, list[Sample]] = {}
+    for family, result in zip(names, results, strict=True):
+        if not isinstance(result, list):
+            # Still running at the deadline, or a bug: one lost sample says so.
+            failure = (fc.GENERIC_TIMEOUT if isinstance(result, CheckCancelled)
+                       else fc.classify(result))
+            result = [Sample(failure=failure, phase="deadline")]
+        out[family] = result
+    return out
+
+
+def _samples(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ctx: Any,
+             planned: int) -> list[Sample]:
+    """Up to ``planned`` samples back to back, sharing what is left of the deadline fairly."""
+    samples: list[Sample] = []
+    for i in range(planned):
+        left_samples = planned - i
+        remaining = ctx.remaining() - min(REPORT_MARGIN_S, 0.1 * max(0.0, ctx.remaining()))
+        if remaining <= 0.005 or ctx.cancelled.is_set():
+            # Never taken: counted as lost (the planned count is the denominator).
+            break
+        # Share what is left fairly, so one stalled sample cannot starve the rest.
+        budget = min(MAX_SAMPLE_S, max(remaining / left_samples, min(MIN_SAMPLE_S, remaining)))
+        samples.append(_sample(ctx, req, address, tls_ctx, budget))
+    return samples
+
+
+def _sample(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ctx: Any,
+            budget: float) -> Sample:
+    s = Sample()
+    connect_cap_s = connect_timeout_s(ctx.config)
+    end = time.monotonic() + budget
+
+    def left() -> float:
+        # ctx.timeout() raises CheckCancelled at the check's deadline.
+        return ctx.timeout(max(0.001, end - time.monotonic()))
+
+    sock = None
+    try:
+        s.phase = "connect"
+        sock, s.connect_s = net.connect(address, req.port, timeout=min(left(), connect_cap_s))
+        if req.https:
+            s.phase = "tls"
+            sock, s.tls_s = net.tls_handshake(sock, req.host, context=tls_ctx, timeout=left())
+        s.phase = "http"
+        http_timeout = left()
+        t_http = time.monotonic()
+        resp = net.http_exchange(sock, req.host_header, req.target, method=req.method,
+                                 timeout=http_timeout)
+        if time.monotonic() - t_http >= http_timeout:
+            # payprobe.net's hard deadline shut the socket mid-answer; http.client
+            # reads that EOF as the end of a (truncated) status line or headers,
+            # so a slowloris "HTTP/1.1 200 O" would otherwise pass as a 200.
+            raise TimeoutError(f"no complete answer within {http_timeout:.2f} s")
+        s.ttfb_s, s.http_status = resp.ttfb_s, resp.status
+        s.phase = None
+    except CheckCancelled:
+        s.failure, s.phase = fc.GENERIC_TIMEOUT, "deadline"
+    except Exception as exc:  # noqa: BLE001 - every failure is a lost sample, classified
+        s.failure = fc.classify(exc)
+    finally:
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+    return s
+
+
+def _start_icmp(ctx: CheckContext[LatencyConfig], address: str,
+                res: EndpointResult) -> threading.Thread | None:
+    if not getattr(ctx.config, "icmp", True):
+        res.icmp = {"status": "skipped", "reason": "disabled by latency.icmp = false"}
+        return None
+    thread = threading.Thread(target=_icmp, args=(ctx, address, res), daemon=True,
+                              name=f"icmp-{res.endpoint.name}")
+    thread.start()
+    return thread
+
+
+def _icmp(ctx: CheckContext[LatencyConfig], address: str, res: EndpointResult) -> None:
+    """Unprivileged ping (a datagram ICMP socket), extra evidence only.
+
+    Linux allows it only for groups in net.ipv4.ping_group_range; Android
+    allows it for apps. When it is not permitted we say so and move on.
+    """
+    try:
+        from icmplib import ping
+    except ImportError:
+        res.icmp = {"status": "skipped", "reason": "icmplib is not installed"}
+        return
+    try:
+        host = ping(address, count=ICMP_COUNT, interval=0.2, timeout=ctx.timeout(1.0),
+                    privileged=False)
+    except CheckCancelled:
+        res.icmp = {"status": "skipped", "reason": "deadline reached"}
+        return
+    except Exception as exc:  # noqa: BLE001 - permission and socket errors alike
+        name = type(exc).__name__
+        reason = ("unprivileged ICMP is not permitted here (net.ipv4.ping_group_range)"
+                  if "Permission" in name or isinstance(exc, PermissionError)
+                  else fc.describe(exc))
+        res.icmp = {"status": "skipped", "reason": reason}
+        return
+    res.icmp = {"status": "ok", "sent": host.packets_sent, "received": host.packets_received,
+                "loss_ratio": host.packet_loss,
+                "avg_rtt_s": round(host.avg_rtt / 1000.0, 6) if host.packets_received else None}
