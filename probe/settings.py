@@ -109,6 +109,24 @@ class BandwidthConfig:
 
 
 @dataclass(frozen=True)
+class PathConfig:
+    """The path trace (opt-in: ``--path``). Field names are checks/_path_config.PathOptions'."""
+
+    enabled: bool = False
+    method: str = _opt("tcp", choices=("tcp", "udp", "icmp"))
+    port: int = _opt(443, minimum=1, maximum=65535)
+    probes: int = _opt(10, minimum=1, maximum=100, doc="per hop; the destination gets twice as many")
+    max_hops: int = _opt(30, minimum=1, maximum=64)
+    probe_timeout_s: float = _opt(0.8, minimum=0.05, maximum=10.0)
+    window_s: float = _opt(6.0, minimum=0.0, maximum=120.0, doc="how long the paced rounds may take")
+    min_loss_ratio: float = _opt(0.1, minimum=0.0, maximum=1.0)
+    router_burst: int = _opt(5, minimum=1, maximum=1000)
+    router_per_s: float = _opt(1.0, minimum=0.01, maximum=10000.0)
+    families: list[str] = _opt(["ipv4", "ipv6"])
+    timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     low_memory_mb: float = _opt(200.0, minimum=0.0)
     low_storage_mb: float = _opt(500.0, minimum=0.0)
@@ -150,6 +168,7 @@ class Settings:
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     bandwidth: BandwidthConfig = field(default_factory=BandwidthConfig)
+    path: PathConfig = field(default_factory=PathConfig)
     device: DeviceConfig = field(default_factory=DeviceConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)

@@ -37,6 +37,8 @@ def configure(name: str, run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-redact", action="store_true",
                      help="keep host names, addresses and other identifying values in the report")
     run.add_argument("--bandwidth", action="store_true", help="also run the bandwidth test (uses data)")
+    run.add_argument("--path", action="store_true",
+                     help="also trace where packets to each endpoint are lost (about 7 s)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on the terminal")
     run.add_argument("--ticket", action="store_true",
                      help="after the run, write a support bundle (zip) and print its path")
@@ -77,7 +79,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bandwidth = bool(args.bandwidth or settings.bandwidth.enabled)
     if args.trigger in ("schedule", "watch") and not settings.bandwidth.on_schedule:
         bandwidth = False
-    selected = registry.select(registry.discover(), args.only, args.skip, bandwidth=bandwidth)
+    path = bool(args.path or settings.path.enabled)
+    opt_in = [name for name, wanted in (("bandwidth", bandwidth), ("path", path)) if wanted]
+    selected = registry.select(registry.discover(), args.only, args.skip, opt_in=opt_in)
     if not selected:
         raise UsageError("no checks selected: --only/--skip leave nothing to run")
 

@@ -9,7 +9,9 @@ an ``error`` result naming it instead of crashing.
 
 from __future__ import annotations
 
+import difflib
 import importlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +28,11 @@ BUILTINS: dict[str, str] = {
     "proxy": "payprobe.checks.proxy:ProxyCheck",
     "endpoints": "payprobe.checks.endpoints:EndpointsCheck",
     "bandwidth": "payprobe.checks.bandwidth:BandwidthCheck",
+    "path": "payprobe.checks.path:PathCheck",
     "device": "payprobe.checks.device:DeviceCheck",
 }
-# Run by default; bandwidth is opt-in because it costs mobile data.
-OPT_IN = frozenset({"bandwidth"})
+# Opt-in: bandwidth costs mobile data; path takes about 7 s (README, "Where the path breaks").
+OPT_IN = frozenset({"bandwidth", "path"})
 # Checks that run alone after the others, so they do not disturb latency figures.
 RUN_LAST = frozenset({"bandwidth"})
 
@@ -112,13 +115,14 @@ def discover() -> dict[str, LoadedCheck]:
 
 
 def select(available: dict[str, LoadedCheck], only: list[str] | None, skip: list[str] | None,
-           *, bandwidth: bool) -> list[LoadedCheck]:
-    """The checks a run executes. Unknown names are a usage error."""
+           *, opt_in: Collection[str] = ()) -> list[LoadedCheck]:
+    """The checks a run executes: the default ones, the opt-in ones asked for
+    (``opt_in``: "bandwidth", "path"), or exactly ``only``. Unknown names are a
+    usage error."""
 
     for flag, names in (("--only", only), ("--skip", skip)):
         for n in names or []:
             if n not in available:
-                import difflib
                 near = difflib.get_close_matches(n, available, n=1)
                 hint = f' (did you mean "{near[0]}"?)' if near else ""
                 raise UsageError(f"{flag}: unknown check {n!r}{hint}; "
@@ -126,6 +130,6 @@ def select(available: dict[str, LoadedCheck], only: list[str] | None, skip: list
     if only:
         names = [n for n in available if n in only]
     else:
-        names = [n for n in available if n not in OPT_IN or (n == "bandwidth" and bandwidth)]
+        names = [n for n in available if n not in OPT_IN or n in opt_in]
     names = [n for n in names if n not in set(skip or [])]
     return [available[n] for n in names]
