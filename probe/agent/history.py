@@ -68,7 +68,8 @@ def key_metrics(report: Report) -> dict[str, Any]:
     for m in _metrics(report, "endpoints"):
         labels = m.get("labels") or {}
         column = columns.get(m.get("name", ""))
-        if column and labels.get("stat") == "p50" and labels.get("endpoint"):
+        # The series without ip_family is the family apps use; the labelled ones are evidence.
+        if column and labels.get("stat") == "p50" and labels.get("endpoint") and "ip_family" not in labels:
             endpoints.setdefault(str(labels["endpoint"]), {})[column] = float(m["value"])
     clock = next((float(m["value"]) for m in _metrics(report, "clock")
                   if m.get("name") == "clock_offset_seconds"

@@ -72,7 +72,9 @@ def latency_series(report: Report) -> dict[str, dict[str, dict[str, float]]]:
             continue
         for m in check.get("metrics") or []:
             labels = m.get("labels") or {}
-            if m.get("name") in PHASES and "endpoint" in labels and "stat" in labels:
+            # Per-family series (ip_family) are evidence; the chart shows the family apps use.
+            if (m.get("name") in PHASES and "endpoint" in labels and "stat" in labels
+                    and "ip_family" not in labels):
                 try:
                     value = float(m["value"])
                 except (TypeError, ValueError, KeyError):
