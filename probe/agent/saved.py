@@ -15,18 +15,51 @@ from payprobe.engine.files import read_input, write_atomic
 from payprobe.reports import model
 from payprobe.reports.types import Report
 
+# Support bundles kept in the data dir (the newest); each is a few tens of KB.
+KEEP_BUNDLES = 20
 
-def save_report(report: Report, err: TextIO) -> Path | None:
-    """Save the JSON report under the data dir, or else the temp dir; the path, or None."""
+
+def save_report(report: Report, err: TextIO, *, keep: int = 200) -> Path | None:
+    """Save the JSON report under the data dir, or else the temp dir; the path, or None.
+
+    The data dir keeps the newest ``keep`` reports ([history] keep_reports; this
+    run's always), so it stays bounded however long a schedule runs.
+    """
     name = model.report_filename(report)
     text = model.dumps(report)
-    for folder in (paths.reports_dir(), Path(tempfile.gettempdir())):
+    # resolve(): on macOS the temp dir is reached through a symlink, which the writer refuses.
+    for folder in (paths.reports_dir(), Path(tempfile.gettempdir()).resolve()):
         try:
-            return write_atomic(folder / name, text)
+            written = write_atomic(folder / name, text)
         except OSError as exc:
             err.write(f"payprobe: warning: could not save the report in {folder}: "
                       f"{exc.strerror or exc}\n")
+            continue
+        if folder == paths.reports_dir():
+            prune(folder, "report-*.json", keep=max(1, keep))
+        return written
     return None
+
+
+def prune(folder: Path, pattern: str, *, keep: int) -> int:
+    """Remove all but the newest ``keep`` files matching ``pattern``; how many went.
+
+    Oldest first by modification time, then name. Only regular files are
+    removed, never what a symlink points to.
+    """
+    try:
+        found = sorted(((p.stat().st_mtime, p.name, p) for p in folder.glob(pattern)
+                        if p.is_file() and not p.is_symlink()), key=lambda t: (t[0], t[1]))
+    except OSError:
+        return 0
+    removed = 0
+    for _, _, path in found[:max(0, len(found) - keep)]:
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass   # one that will not go is tried again next time
+    return removed
 
 
 def read_report(path: str | Path) -> Report:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from payprobe.agent import export, history, share, upload
+from payprobe.agent import export, history, saved, share, upload
 from payprobe.engine import files, paths
 from payprobe.engine.errors import PayprobeError, UsageError
 from payprobe.engine.files import write_atomic, write_output
@@ -42,7 +42,10 @@ def make_bundle(report: Report, output: str | Path | None = None, *, last: int =
                                      settings=settings, salt=redaction_salt())
     if output:   # the user's path: written into, like run --output
         return Bundle(write_output(output, data), code, data)
-    return Bundle(write_atomic(paths.data_dir() / "bundles" / f"payprobe-{code}.zip", data), code, data)
+    folder = paths.data_dir() / "bundles"
+    written = write_atomic(folder / f"payprobe-{code}.zip", data)
+    saved.prune(folder, "payprobe-*.zip", keep=saved.KEEP_BUNDLES)
+    return Bundle(written, code, data)
 
 
 def write_bundle(report: Report, output: str | Path | None = None, *, last: int = DEFAULT_LAST,

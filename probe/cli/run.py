@@ -110,7 +110,7 @@ def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, re
                 fmt: str, lang: str, out: TextIO, err: TextIO) -> int:
     report = finish_report(result, settings=settings, host=host, lang=lang, trigger=args.trigger,
                            redact=not args.no_redact, salt=redaction_salt())
-    saved_path = saved.save_report(report, err)
+    saved_path = saved.save_report(report, err, keep=settings.history.keep_reports)
     after_run.after_run(after_run.AfterRun(ticket=args.ticket, upload=args.upload, last=args.last,
                                            push=args.push, share_menu=args.share,
                                            clipboard=args.copy),
