@@ -1,10 +1,11 @@
-"""Shared fixtures. The network lab's fixtures live in tests/lab/fixtures.py."""
+"""Shared fixtures. The in-process servers' fixtures live in tests/servers/, the
+network lab's in tests/lab/fixtures.py."""
 
 from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.lab.fixtures", "tests.tls_servers"]
+pytest_plugins = ["tests.lab.fixtures", "tests.servers"]
 
 
 @pytest.fixture(autouse=True)

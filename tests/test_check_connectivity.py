@@ -1,14 +1,13 @@
 """The connectivity check with fake psutil sources, fake termux-api commands on
-PATH, and an in-process HTTP server on 127.0.0.1 standing in for the check URLs.
+PATH, and an in-process HTTP server on 127.0.0.1 standing in for the check URLs
+(tests/servers/).
 """
 
 from __future__ import annotations
 
 import errno
-import http.server
 import json
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import psutil
 import pytest
 from payprobe import classify as fc
 from payprobe import net
-from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.api import Outcome
 from payprobe.checks import _route, connectivity
 from payprobe.checks._interfaces import guess_type
 from payprobe.checks.connectivity import ConnectivityCheck
@@ -29,60 +28,25 @@ from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
 from payprobe.host import HostInfo
 
-LINUX = HostInfo(platform="linux", termux=False, os="test", python="3")
-TERMUX = HostInfo(platform="android", termux=True, os="test", python="3")
+from tests.helpers import LINUX, TERMUX, codes, finding, make_ctx, put_command
+from tests.servers import CheckUrlServer, closed_port, idle_listener
+
 AF_INET, AF_INET6 = 2, 10
 
 
 # ---------------------------------------------------------------- the check-URL server
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path == "/generate_204":
-            self.send_response(204)
-            self.end_headers()
-        elif self.path == "/empty200":
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        elif self.path == "/portal":
-            self.send_response(302)
-            self.send_header("Location", "http://login.portal.example/auth?mac=aa")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        elif self.path == "/body":
-            page = b"<html>please log in</html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-        else:
-            self.send_response(500)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    def log_message(self, *a: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def http_base() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    server = CheckUrlServer()
+    yield server.base_url
+    server.close()
 
 
 @pytest.fixture
 def closed_url() -> str:
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now: connection refused
-    return f"http://127.0.0.1:{port}/generate_204"
+    return f"http://127.0.0.1:{closed_port()}/generate_204"  # connection refused
 
 
 # ---------------------------------------------------------------- fake sources
@@ -140,20 +104,8 @@ def fake(monkeypatch) -> FakePsutil:
 def run_check(urls: list[str], *, host: HostInfo = LINUX, budget_s: float = 8.0,
               **conn: Any) -> Outcome:
     settings = config.load(overrides={"connectivity": {"check_urls": urls, **conn}})
-    ctx = CheckContext(name="connectivity", config=settings.section("connectivity"),
-                       settings=settings, deadline=time.monotonic() + budget_s,
-                       cancelled=threading.Event(), shared=Blackboard(), host=host)
-    return ConnectivityCheck().run(ctx)
-
-
-def codes(out: Outcome) -> set[str]:
-    return {f.code for f in out.findings}
-
-
-def finding(out: Outcome, code: str) -> Any:
-    matches = [f for f in out.findings if f.code == code]
-    assert matches, f"no {code} in {[f.code for f in out.findings]}"
-    return matches[0]
+    return ConnectivityCheck().run(make_ctx(settings.connectivity, settings=settings,
+                                            deadline_s=budget_s, host=host))
 
 
 def internet(out: Outcome) -> Any:
@@ -322,9 +274,7 @@ def test_connectivity_when_run_waits_on_nothing_between_counter_readings(fake, h
         raise AssertionError(f"the check slept {seconds} s")
 
     settings = config.load(overrides={"connectivity": {"check_urls": [f"{http_base}/generate_204"]}})
-    ctx = CheckContext(name="connectivity", config=settings.section("connectivity"),
-                       settings=settings, deadline=time.monotonic() + 8.0,
-                       cancelled=NoWaiting(), shared=Blackboard(), host=LINUX)
+    ctx = make_ctx(settings.connectivity, settings=settings, cancelled=NoWaiting())
     monkeypatch.setattr(time, "sleep", no_sleep)
     out = ConnectivityCheck().run(ctx)
     assert internet(out) is True
@@ -375,12 +325,6 @@ def test_connectivity_when_nothing_readable_is_skipped(fake, monkeypatch):
 
 
 # ---------------------------------------------------------------- termux-api
-
-
-def put_command(folder: Path, name: str, body: str) -> None:
-    path = folder / name
-    path.write_text("#!/bin/sh\n" + body + "\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
 @pytest.fixture
@@ -480,9 +424,7 @@ def test_connectivity_through_runner_reports_portal(fake, http_base):
 
 def test_default_route_on_this_host_gives_booleans():
     # Real /proc (or the UDP-connect probe, which sends no packet) on the test host.
-    ctx = CheckContext(name="connectivity", config=None, settings=None,
-                       deadline=time.monotonic() + 3, cancelled=threading.Event(),
-                       shared=Blackboard(), host=LINUX)
+    ctx = make_ctx(None, name="connectivity", deadline_s=3.0)
     route = _route.default_route(ctx)
     assert isinstance(route["ipv4"], bool) and isinstance(route["ipv6"], bool)
     assert route["method"] in ("proc", "route_get", "udp_connect")
@@ -494,12 +436,8 @@ def test_default_route_on_this_host_gives_booleans():
 @pytest.fixture
 def silent_url() -> Iterator[str]:
     """A check URL whose server accepts the connection and never speaks."""
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(8)
-    yield f"http://127.0.0.1:{s.getsockname()[1]}/generate_204"
-    s.close()
+    with idle_listener() as port:
+        yield f"http://127.0.0.1:{port}/generate_204"
 
 
 def test_connectivity_when_check_url_silent_until_deadline_reports_timeout_not_cancelled(

@@ -5,24 +5,21 @@ from __future__ import annotations
 import json
 import os
 import socket
-import stat
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.api import Outcome
 from payprobe.checks.device import DeviceCheck
 from payprobe.engine import config
 from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
 from payprobe.host import HostInfo, detect
 
-psutil = pytest.importorskip("psutil")
+from tests.helpers import LINUX, TERMUX, codes, make_ctx, put_command, put_printing_command
+from tests.servers import idle_listener
 
-TERMUX = HostInfo(platform="android", termux=True, os="Linux android", python="3.11")
-LINUX = HostInfo(platform="linux", termux=False, os="Linux", python="3.11")
+psutil = pytest.importorskip("psutil")
 
 # Thresholds that never fire, so each test turns on only the one it is about.
 QUIET = {"low_memory_mb": 0.0, "low_storage_mb": 0.0, "low_battery_percent": 0.0,
@@ -31,14 +28,7 @@ QUIET = {"low_memory_mb": 0.0, "low_storage_mb": 0.0, "low_battery_percent": 0.0
 
 def run(device: dict[str, Any] | None = None, host: HostInfo = LINUX) -> Outcome:
     settings = config.load(overrides={"device": {**QUIET, **(device or {})}})
-    ctx = CheckContext(name="device", config=settings.device, settings=settings,
-                       deadline=time.monotonic() + 8.0, cancelled=threading.Event(),
-                       shared=Blackboard(), host=host, options={})
-    return DeviceCheck().run(ctx)
-
-
-def codes(outcome: Outcome) -> set[str]:
-    return {f.code for f in outcome.findings}
+    return DeviceCheck().run(make_ctx(settings.device, settings=settings, host=host))
 
 
 def sources(outcome: Outcome) -> dict[str, str]:
@@ -53,13 +43,9 @@ def fake_battery(tmp_path: Path, monkeypatch) -> Any:
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
 
     def install(payload: str, *, low_power: str | None = None) -> None:
-        script = bindir / "termux-battery-status"
-        script.write_text(f"#!/bin/sh\ncat <<'JSON'\n{payload}\nJSON\n")
-        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+        put_printing_command(bindir, "termux-battery-status", payload)
         if low_power is not None:
-            settings = bindir / "settings"
-            settings.write_text(f"#!/bin/sh\n[ \"$*\" = 'get global low_power' ] && echo {low_power}\n")
-            settings.chmod(settings.stat().st_mode | stat.S_IXUSR)
+            put_command(bindir, "settings", f"[ \"$*\" = 'get global low_power' ] && echo {low_power}")
 
     return install
 
@@ -121,10 +107,7 @@ def test_device_when_termux_battery_status_prints_garbage_skips_battery(fake_bat
 def test_device_when_termux_battery_status_exits_1_silently_skips_battery_with_reason(
         tmp_path: Path, monkeypatch) -> None:
     bindir = tmp_path / "bin"
-    bindir.mkdir()
-    script = bindir / "termux-battery-status"
-    script.write_text("#!/bin/sh\nexit 1\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    put_command(bindir, "termux-battery-status", "exit 1")
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     outcome = run({"low_battery_percent": 100.0}, host=TERMUX)
     reason = sources(outcome)["battery"]
@@ -136,30 +119,17 @@ def test_device_when_termux_battery_status_exits_1_silently_skips_battery_with_r
 def test_device_when_termux_battery_status_hangs_skips_battery_at_the_configured_timeout(
         tmp_path: Path, monkeypatch) -> None:
     bindir = tmp_path / "bin"
-    bindir.mkdir()
-    script = bindir / "termux-battery-status"
-    script.write_text("#!/bin/sh\nexec sleep 60\n")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    put_command(bindir, "termux-battery-status", "exec sleep 60")
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
     settings = config.load(overrides={"device": QUIET, "connectivity": {"termux_api_timeout_s": 0.2}})
-    ctx = CheckContext(name="device", config=settings.device, settings=settings,
-                       deadline=time.monotonic() + 8.0, cancelled=threading.Event(),
-                       shared=Blackboard(), host=TERMUX, options={})
-    outcome = DeviceCheck().run(ctx)
+    outcome = DeviceCheck().run(make_ctx(settings.device, settings=settings, host=TERMUX))
     assert sources(outcome)["battery"].startswith(
         "skipped: termux-battery-status did not answer in 0.2 s: is the Termux:API app installed")
 
 
 def test_device_counts_processes_holding_network_connections():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    cli = socket.create_connection(srv.getsockname(), timeout=2)
-    try:
+    with idle_listener() as port, socket.create_connection(("127.0.0.1", port), timeout=2):
         outcome = run()
-    finally:
-        cli.close()
-        srv.close()
     if not sources(outcome)["connections"] == "ok":
         pytest.skip(f"net_connections unreadable here: {sources(outcome)['connections']}")
     procs = next(m.value for m in outcome.metrics if m.name == "network_processes")

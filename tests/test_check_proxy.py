@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from payprobe.api import Blackboard, CheckContext, Outcome
+from payprobe.api import CheckContext, Outcome
 from payprobe.checks import _vpn
 from payprobe.checks import proxy as proxy_mod
 from payprobe.checks._vpn import is_vpn_interface
@@ -22,8 +19,8 @@ from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
 from payprobe.host import HostInfo
 
-LINUX = HostInfo(platform="linux", termux=False, os="Linux test", python="3.11")
-ANDROID = HostInfo(platform="android", termux=True, os="Linux android", python="3.11")
+from tests.helpers import LINUX, TERMUX, findings, make_ctx
+from tests.servers import closed_port, idle_listener
 
 
 @pytest.fixture(autouse=True)
@@ -39,34 +36,17 @@ def clean_env(monkeypatch):
 
 @pytest.fixture
 def listener() -> Iterator[int]:
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    yield srv.getsockname()[1]
-    srv.close()
+    with idle_listener() as port:
+        yield port
 
 
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def make_ctx(ports: list[int], host: HostInfo = LINUX) -> CheckContext:
+def proxy_ctx(ports: list[int], host: HostInfo = LINUX) -> CheckContext[Any]:
     settings = config.load(overrides={"proxy": {"local_ports": ports}})
-    return CheckContext(name="proxy", config=settings.proxy, settings=settings,
-                        deadline=time.monotonic() + 5.0, cancelled=threading.Event(),
-                        shared=Blackboard(), host=host, options={})
+    return make_ctx(settings.proxy, settings=settings, deadline_s=5.0, host=host)
 
 
 def run(ports: list[int] | None = None, host: HostInfo = LINUX) -> Outcome:
-    return ProxyCheck().run(make_ctx(ports or [], host))
-
-
-def by_code(outcome: Outcome, code: str) -> list[Any]:
-    return [f for f in outcome.findings if f.code == code]
+    return ProxyCheck().run(proxy_ctx(ports or [], host))
 
 
 # ---------------------------------------------------------------- parsing
@@ -123,7 +103,7 @@ def test_proxy_on_macos_reports_scutil_proxies_and_pac(monkeypatch):
     monkeypatch.setattr(proxy_mod.subprocess, "run", fake_run)
     mac = HostInfo(platform="darwin", termux=False, os="Darwin", python="3.11")
     outcome = run([], host=mac)
-    system = by_code(outcome, "proxy.system")
+    system = findings(outcome, "proxy.system")
     assert {f.target for f in system} == {"scutil", "pac"}
     https = next(f for f in system if f.target == "scutil")
     assert https.data["host"] == "127.0.0.1" and https.data["port"] == 7890
@@ -159,7 +139,7 @@ def test_proxy_env_with_credentials_never_appear_in_the_result(monkeypatch):
 def test_proxy_env_pac_url_is_reported_as_system_proxy(monkeypatch):
     monkeypatch.setenv("PAC_URL", "http://wpad.corp.example/wpad.dat.pac")
     outcome = run([])
-    pac = by_code(outcome, "proxy.system")
+    pac = findings(outcome, "proxy.system")
     assert len(pac) == 1 and pac[0].target == "pac" and pac[0].data["kind"] == "pac"
     assert "corp.example" not in json.dumps(pac[0].to_dict())
 
@@ -169,7 +149,7 @@ def test_proxy_when_getproxies_reports_a_system_proxy_flags_it(monkeypatch):
     monkeypatch.setattr(urllib.request, "getproxies",
                         lambda: {"https": "http://10.1.2.3:8080", "no": "local"})
     outcome = run([])
-    system = by_code(outcome, "proxy.system")
+    system = findings(outcome, "proxy.system")
     assert len(system) == 1 and system[0].data["for"] == "https"
     assert "10.1.2.3" not in json.dumps(system[0].to_dict())
 
@@ -179,7 +159,7 @@ def test_proxy_when_getproxies_reports_a_system_proxy_flags_it(monkeypatch):
 
 def test_proxy_local_listener_when_a_port_is_open_warns(listener):
     outcome = run([listener, closed_port()])
-    found = by_code(outcome, "proxy.local_listener")
+    found = findings(outcome, "proxy.local_listener")
     assert [f.target for f in found] == [f"127.0.0.1:{listener}"]
     assert found[0].data["port"] == listener
     assert outcome.resolved_status() == "warn"
@@ -187,20 +167,14 @@ def test_proxy_local_listener_when_a_port_is_open_warns(listener):
 
 def test_proxy_local_listener_names_the_well_known_client(monkeypatch):
     monkeypatch.setattr(proxy_mod, "KNOWN_PORTS", {**proxy_mod.KNOWN_PORTS})
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    port = srv.getsockname()[1]
-    proxy_mod.KNOWN_PORTS[port] = "Clash (mixed/HTTP port)"
-    try:
-        finding = by_code(run([port]), "proxy.local_listener")[0]
-    finally:
-        srv.close()
+    with idle_listener() as port:
+        proxy_mod.KNOWN_PORTS[port] = "Clash (mixed/HTTP port)"
+        finding = findings(run([port]), "proxy.local_listener")[0]
     assert "Clash" in finding.message and finding.data["client"].startswith("Clash")
 
 
 def test_proxy_when_nothing_is_found_is_ok_and_states_the_android_limit():
-    outcome = run([closed_port()], host=ANDROID)
+    outcome = run([closed_port()], host=TERMUX)
     assert outcome.findings == [] and outcome.resolved_status() == "ok"
     assert "no proxy or VPN found" in outcome.summary
     assert "per-app VPN" in outcome.summary and "Termux" in outcome.summary
@@ -216,7 +190,7 @@ def test_vpn_interface_with_the_default_route_warns(monkeypatch):
     monkeypatch.setattr(_vpn, "default_route_interfaces",
                         lambda ctx, sources, platform: {"tun0"})
     outcome = run([])
-    vpn = by_code(outcome, "vpn.interface")
+    vpn = findings(outcome, "vpn.interface")
     assert [(f.target, f.data["default_route"]) for f in vpn] == [("tun0", True)]
     assert "default route" in vpn[0].message
 
@@ -229,21 +203,21 @@ def test_vpn_on_macos_utun_without_the_route_is_not_a_vpn(monkeypatch):
     monkeypatch.setattr(proxy_mod.subprocess, "run",
                         lambda *a, **k: SimpleNamespace(stdout="", returncode=0))
     mac = HostInfo(platform="darwin", termux=False, os="Darwin", python="3.11")
-    assert by_code(run([], host=mac), "vpn.interface") == []
+    assert findings(run([], host=mac), "vpn.interface") == []
     monkeypatch.setattr(_vpn, "default_route_interfaces",
                         lambda ctx, sources, platform: {"utun1"})
-    assert [f.target for f in by_code(run([], host=mac), "vpn.interface")] == ["utun1"]
+    assert [f.target for f in findings(run([], host=mac), "vpn.interface")] == ["utun1"]
 
 
 def test_vpn_interface_up_without_default_route_on_linux_still_warns(monkeypatch):
     monkeypatch.setattr(_vpn, "interface_states", lambda sources: {"wg0": True, "eth0": True})
-    finding = by_code(run([]), "vpn.interface")[0]
+    finding = findings(run([]), "vpn.interface")[0]
     assert finding.data["default_route"] is False
 
 
 def test_vpn_real_sources_on_this_machine_do_not_crash(monkeypatch):
     monkeypatch.undo()   # the real interface states and /proc routes
-    outcome = ProxyCheck().run(make_ctx([]))
+    outcome = ProxyCheck().run(proxy_ctx([]))
     sources = next(e for e in outcome.evidence if e["what"] == "sources")["sources"]
     assert sources["interfaces"] == "ok" and sources["routes"] == "ok"
 
@@ -259,7 +233,7 @@ def test_vpn_routes_unreadable_degrade_with_a_reason(monkeypatch):
         return real_open(path, *a, **k)
 
     monkeypatch.setattr(builtins, "open", deny)
-    outcome = ProxyCheck().run(make_ctx([]))
+    outcome = ProxyCheck().run(proxy_ctx([]))
     sources = next(e for e in outcome.evidence if e["what"] == "sources")["sources"]
     assert sources["routes"].startswith("skipped: ") and "Permission denied" in sources["routes"]
 
@@ -274,7 +248,7 @@ def test_processes_when_access_denied_are_skipped_with_the_reason(monkeypatch):
         raise psutil.AccessDenied(pid=1)
 
     monkeypatch.setattr(psutil, "process_iter", denied)
-    outcome = run([], host=ANDROID)
+    outcome = run([], host=TERMUX)
     sources = next(e for e in outcome.evidence if e["what"] == "sources")["sources"]
     assert sources["processes"].startswith("skipped: AccessDenied")
     assert outcome.resolved_status() == "ok"
@@ -288,4 +262,4 @@ def test_processes_of_known_clients_are_named_in_vpn_findings(monkeypatch):
     outcome = run([])
     assert next(e for e in outcome.evidence if e["what"] == "vpn_processes")["clients"] == \
         ["clash", "tailscaled", "xray"]
-    assert by_code(outcome, "vpn.interface")[0].data["clients"] == ["clash", "tailscaled", "xray"]
+    assert findings(outcome, "vpn.interface")[0].data["clients"] == ["clash", "tailscaled", "xray"]

@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from payprobe import classify as fc
 from payprobe.api import CheckCancelled, CheckContext, parallel
 from payprobe.engine.exitcodes import ExitStatus

@@ -12,6 +12,8 @@ from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
 from payprobe.host import detect
 
+from tests.helpers import make_ctx
+
 
 def make(name: str, run, *, timeout_s: float = 0.0) -> LoadedCheck:
     cls = type(f"C_{name}", (), {"name": name, "version": "7", "description": name,
@@ -24,13 +26,13 @@ def runner(**kw) -> Runner:
 
 
 def test_checks_run_concurrently_and_in_the_given_order():
-    checks = [make(f"sleep{i}", lambda ctx: (time.sleep(1.0), Outcome())[1]) for i in range(8)]
-    t0 = time.monotonic()
+    # All eight must be inside run() at once to pass the barrier: run one after
+    # another, the first would wait alone and break it (an error result).
+    barrier = threading.Barrier(8, timeout=8)
+    checks = [make(f"meet{i}", lambda ctx: (barrier.wait(), Outcome())[1]) for i in range(8)]
     result = runner().run(checks, deadline_s=10)
-    elapsed = time.monotonic() - t0
-    assert [r.name for r in result.results] == [f"sleep{i}" for i in range(8)]
+    assert [r.name for r in result.results] == [f"meet{i}" for i in range(8)]
     assert {r.status for r in result.results} == {"ok"}
-    assert elapsed < 4.0   # serial would take 8 s; generous bound for a loaded CI machine
 
 
 def test_status_follows_the_worst_finding():
@@ -52,14 +54,12 @@ def test_a_blocked_check_is_reported_timeout_and_the_run_ends_on_time():
         return Outcome()
 
     fast = make("fast", lambda ctx: Outcome(summary="done"))
-    t0 = time.monotonic()
+    # The check never returns: run() returning at all is the deadline at work.
     result = runner().run([make("stuck", stuck), fast], deadline_s=1.0)
-    elapsed = time.monotonic() - t0
     res = {r.name: r for r in result.results}
     assert res["stuck"].status == "timeout"
     assert res["stuck"].error == "generic_timeout"
     assert res["fast"].status == "ok" and res["fast"].summary == "done"
-    assert elapsed < 2.0
     assert not result.partial
 
 
@@ -81,10 +81,8 @@ def test_ctx_timeout_raises_when_time_is_up():
         while True:
             time.sleep(min(0.05, ctx.timeout(0.05)))
 
-    t0 = time.monotonic()
     res = runner().run([make("hog", hog)], deadline_s=0.8).results[0]
-    assert res.status == "timeout"
-    assert time.monotonic() - t0 < 1.5
+    assert res.status == "timeout"   # the loop has no way out but ctx.timeout() raising
 
 
 def test_a_check_that_raises_gives_error_with_a_classified_code():
@@ -141,7 +139,8 @@ def test_shared_blackboard_passes_facts_between_checks():
 
 def test_interrupt_returns_partial_results_of_what_finished():
     def slow(ctx):
-        ctx.cancelled.wait(5)
+        # Only the run's cancellation ends this wait early; otherwise it outlives the deadline.
+        ctx.cancelled.wait(60)
         return Outcome()
 
     def quick(ctx):
@@ -149,12 +148,10 @@ def test_interrupt_returns_partial_results_of_what_finished():
 
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
-    t0 = time.monotonic()
     try:
         result = runner().run([make("quick", quick), make("slow", slow)], deadline_s=10)
     finally:
         timer.cancel()
-    assert time.monotonic() - t0 < 3
     assert result.partial
     res = {r.name: r for r in result.results}
     assert res["quick"].status == "ok"
@@ -172,8 +169,7 @@ def test_unloadable_plugin_is_an_error_result_and_the_run_goes_on():
 
 
 def test_parallel_returns_values_exceptions_and_cancelled_items():
-    ctx = CheckContext(name="t", config=None, settings=None, deadline=time.monotonic() + 0.5,
-                       cancelled=threading.Event(), shared=None)  # type: ignore[arg-type]
+    ctx = make_ctx(None, name="t", deadline_s=0.5)
 
     def work(x):
         if x == 2:

@@ -7,10 +7,8 @@ import io
 import json
 import os
 import signal
-import stat
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +17,8 @@ from typing import Any
 import pytest
 from payprobe.agent import schedule, watch
 from payprobe.cli.main import main
+
+from tests.helpers import make_plugin_dist, put_command, put_printing_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,17 +32,12 @@ def fake_settings(on_schedule: bool = False, deadline_s: float = 5.0) -> Any:
 
 def slow_plugin(tmp_path: Path) -> Path:
     """A third-party check that takes 30 s, installed as a distribution on PYTHONPATH."""
-    site = tmp_path / "site"
-    dist = site / "slowcheck-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: slowcheck\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[payprobe.checks]\nslow = slowcheck:SlowCheck\n")
-    (site / "slowcheck.py").write_text(textwrap.dedent(f"""
+    return make_plugin_dist(tmp_path / "site", "slowcheck", {"slow": f"""
         import time
         from typing import ClassVar
         from payprobe.api import Outcome
 
-        class SlowCheck:
+        class Plugin:
             name: ClassVar[str] = "slow"
             version: ClassVar[str] = "1"
             description: ClassVar[str] = "sleeps (test plugin)"
@@ -55,8 +50,7 @@ def slow_plugin(tmp_path: Path) -> Path:
                     ctx.check_cancelled()
                     time.sleep(0.05)
                 return Outcome()
-    """))
-    return site
+    """})
 
 
 def _env(tmp_path: Path, site: Path | None = None) -> dict[str, str]:
@@ -120,25 +114,18 @@ def test_link_kind_when_default_route_on_wwan_is_cellular(tmp_path: Path) -> Non
     assert watch.link_kind(sys_net, route)[0] == "ethernet"
 
 
-def _fake_cmd(bin_dir: Path, name: str, output: str) -> None:
-    bin_dir.mkdir(exist_ok=True)
-    path = bin_dir / name
-    path.write_text(f"#!/bin/sh\ncat <<'EOF'\n{output}\nEOF\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-
-
 def test_bandwidth_allowed_when_termux_on_wifi_and_battery_low_refuses(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = tmp_path / "bin"
-    _fake_cmd(bin_dir, "termux-wifi-connectioninfo", '{"supplicant_state": "COMPLETED", "ssid": "x"}')
-    _fake_cmd(bin_dir, "termux-battery-status", '{"percentage": 9, "plugged": "UNPLUGGED"}')
+    put_printing_command(bin_dir, "termux-wifi-connectioninfo", '{"supplicant_state": "COMPLETED", "ssid": "x"}')
+    put_printing_command(bin_dir, "termux-battery-status", '{"percentage": 9, "plugged": "UNPLUGGED"}')
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("TERMUX_VERSION", "0.118")
     allowed, why = watch.bandwidth_allowed(fake_settings(on_schedule=True))
     assert allowed is False and "battery 9%" in why
-    _fake_cmd(bin_dir, "termux-battery-status", '{"percentage": 9, "plugged": "PLUGGED_AC"}')
+    put_printing_command(bin_dir, "termux-battery-status", '{"percentage": 9, "plugged": "PLUGGED_AC"}')
     assert watch.bandwidth_allowed(fake_settings(on_schedule=True))[0] is True
-    _fake_cmd(bin_dir, "termux-wifi-connectioninfo", '{"supplicant_state": "DISCONNECTED"}')
+    put_printing_command(bin_dir, "termux-wifi-connectioninfo", '{"supplicant_state": "DISCONNECTED"}')
     allowed, why = watch.bandwidth_allowed(fake_settings(on_schedule=True))
     assert allowed is False and "Wi-Fi" in why
 
@@ -146,10 +133,7 @@ def test_bandwidth_allowed_when_termux_on_wifi_and_battery_low_refuses(
 def test_bandwidth_allowed_when_termux_api_hangs_refuses_and_says_why(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    hung = bin_dir / "termux-wifi-connectioninfo"
-    hung.write_text("#!/bin/sh\nexec sleep 60\n")
-    hung.chmod(hung.stat().st_mode | stat.S_IXUSR)
+    put_command(bin_dir, "termux-wifi-connectioninfo", "exec sleep 60")
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("TERMUX_VERSION", "0.118")
     settings = fake_settings(on_schedule=True)

@@ -1,6 +1,7 @@
 """TCP, TLS and HTTP servers that misbehave on purpose.
 
-A :class:`StreamServer` accepts connections on 127.0.0.1 and hands each one to a
+A :class:`~tests.servers.StreamServer` (the one server machinery of the tests,
+in tests/servers/) accepts connections on 127.0.0.1 and hands each one to a
 *behaviour*: a function ``(conn, stop) -> None`` that does something hostile
 (never answer, answer one byte per half second, send half a ServerHello...).
 Behaviours wait on ``stop`` instead of sleeping, so ``close()`` ends them at
@@ -14,119 +15,22 @@ import contextlib
 import email.utils
 import os
 import socket
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-Behaviour = Callable[[socket.socket, threading.Event], None]
+from tests.servers import READ_REQUEST_S, Behaviour, Server, StreamServer
+
+__all__ = [
+    "DRIP_INTERVAL_S", "HALF_SERVER_HELLO", "READ_REQUEST_S", "BacklogServer", "Behaviour", "Server",
+    "StreamServer", "drip", "http_date_now", "http_endless_body", "http_ok", "http_slowloris",
+    "http_with_dates", "read_once", "read_request", "stall", "started", "tls_drip_server_hello",
+    "tls_half_server_hello", "tls_stall",
+]
 
 # How often the drip behaviours send their next byte: well under every
 # per-call socket timeout payprobe uses, so only a whole-exchange deadline stops them.
 DRIP_INTERVAL_S = 0.3
-# How long a behaviour waits for the client's first bytes before giving up.
-READ_REQUEST_S = 2.0
-JOIN_S = 2.0
-
-
-class Server:
-    """Common bookkeeping: threads and sockets to stop on close()."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self.port = 0
-
-    def _spawn(self, target: Callable[..., None], *args: Any, name: str) -> None:
-        t = threading.Thread(target=target, args=args, daemon=True, name=f"fault-{name}")
-        with self._lock:
-            self._threads.append(t)
-        t.start()
-
-    def _track(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.append(sock)
-
-    @property
-    def threads(self) -> list[threading.Thread]:
-        with self._lock:
-            return list(self._threads)
-
-    def close(self) -> None:
-        self.stop.set()
-        with self._lock:
-            socks = list(self._socks)
-        for s in socks:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                s.close()
-        for t in self.threads:
-            t.join(JOIN_S)
-
-    def alive_threads(self) -> list[str]:
-        return [t.name for t in self.threads if t.is_alive()]
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class StreamServer(Server):
-    """Accepts TCP (optionally TLS) connections and runs ``behaviour`` on each."""
-
-    def __init__(self, behaviour: Behaviour, *, tls: ssl.SSLContext | None = None,
-                 name: str = "stream") -> None:
-        super().__init__()
-        self.behaviour = behaviour
-        self.tls = tls
-        self.name = name
-        self.connections = 0
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
-        self._track(self.listener)
-        self._spawn(self._accept_loop, name=f"{name}-accept")
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def url(self, scheme: str = "http", path: str = "/") -> str:
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
-
-    def _accept_loop(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            self._track(conn)
-            self._spawn(self._serve, conn, name=f"{self.name}-conn")
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            if self.tls is not None:
-                conn.settimeout(READ_REQUEST_S)
-                conn = self.tls.wrap_socket(conn, server_side=True)
-                self._track(conn)
-            self.behaviour(conn, self.stop)
-        except (OSError, ValueError):
-            pass  # the client gave up or we were closed: expected with hostile peers
-        finally:
-            with contextlib.suppress(OSError):
-                conn.close()
 
 
 class BacklogServer(Server):
@@ -150,13 +54,6 @@ class BacklogServer(Server):
                 filler.connect(("127.0.0.1", self.port))
             self._track(filler)
         time.sleep(0.05)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def url(self, scheme: str = "http", path: str = "/") -> str:
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
 
 # ---------------------------------------------------------------- behaviours

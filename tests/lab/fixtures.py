@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.lab.lab import Lab, cleanup_all_labs, lab_unavailable_reason, sweep_stale_namespaces
+from tests.lab.lab import Lab
+from tests.lab.namespace import cleanup_all_labs, lab_unavailable_reason, netns_names, sweep_stale_namespaces
 
 
 def _require_lab() -> None:
@@ -75,7 +76,6 @@ def lab_factory(tmp_path: Path) -> Iterator[Callable[..., Lab]]:
             lab.close()
         except Exception as exc:  # noqa: BLE001 - report every leak, not just the first
             errors.append(str(exc))
-    from tests.lab.lab import netns_names
     survivors = set(netns_names()) & {lab.name for lab in labs}
     if survivors:
         errors.append(f"namespaces {sorted(survivors)} outlived the test")

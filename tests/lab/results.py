@@ -1,11 +1,31 @@
-"""Small readers for the JSON reports lab tests get back from ``lab.payprobe(...)``.
+"""What ``lab.payprobe(...)`` returns, and small readers for its JSON report.
 
 Kept apart from lab.py so that scenario tests read reports the same way.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass
+class Result:
+    """What ``lab.payprobe(...)`` returns."""
+    returncode: int
+    report: dict[str, Any] | None
+    stdout: str
+    stderr: str
+    argv: list[str]
+
+    def check(self, name: str) -> dict[str, Any]:
+        """The result of one check in the report (raises KeyError if absent)."""
+        assert self.report is not None, f"no JSON report; stderr:\n{self.stderr}"
+        for item in self.report.get("checks", []):
+            if item.get("name") == name:
+                return item
+        raise KeyError(name)
+
 
 # Every finding code a lab scenario of issue 5 produces: none of them may
 # appear on the healthy lab.
