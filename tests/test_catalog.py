@@ -19,6 +19,8 @@ DESIGN_FINDINGS = [
     "endpoint.unreachable", "endpoint.slow", "endpoint.loss", "endpoint.http_error",
     "bandwidth.low", "bandwidth.unavailable",
     "device.low_memory", "device.low_storage", "device.low_battery", "device.high_load",
+    # added later (DESIGN §5, same contract)
+    "net.ipv6_broken", "net.ipv6_slow",
 ]
 DESIGN_CAUSES = ["offline", "captive_portal", "network_unstable", "dns_problem", "proxy_vpn_interference",
                  "clock_wrong", "payment_service_outage", "device_resources"]
@@ -58,7 +60,34 @@ def test_every_design_code_is_in_the_catalog() -> None:
 def test_every_remedy_key_exists() -> None:
     en = catalog.load("en")
     used = {k for section in ("causes", "findings") for e in en[section].values() for k in e["remedies"]}
+    used |= {k for e in en["causes"].values() for v in e.get("variants", {}).values() for k in v["remedies"]}
     assert used <= set(en["remedies"])
+
+
+def test_outage_variants_when_listed_tell_down_slow_and_certificate_apart_in_both_languages() -> None:
+    for lang, words in (("en", ("not answering", "slow or overloaded", "certificate")),
+                        ("zh", ("无法访问", "响应慢或过载", "证书"))):
+        variants = catalog.cause_entry("payment_service_outage", lang)["variants"]  # type: ignore[index]
+        assert list(variants) == ["down", "slow", "certificate"]
+        for variant, word in zip(variants.values(), words, strict=True):
+            assert word in variant["title"] and "{provider}" in variant["title"]
+            assert "{detail}" in variant["explanation"] and variant["remedies"]
+
+
+def test_ipv6_broken_remedies_when_explained_cover_router_switching_and_why_slow() -> None:
+    en = catalog.explain("net.ipv6_broken", "en") or ""
+    assert "router" in en and "IPv6 off" in en and "mobile data" in en and "feel slow" in en
+    zh = catalog.explain("net.ipv6_broken", "zh") or ""
+    assert "路由器" in zh and "关闭 IPv6" in zh and "手机流量" in zh and "变慢" in zh
+    assert "IPv4" in (catalog.explain("net.ipv6_slow", "en") or "")
+
+
+def test_cli_explain_lists_the_new_ipv6_codes() -> None:
+    from payprobe.cli.main import main
+    for code in ("net.ipv6_broken", "net.ipv6_slow"):
+        out = io.StringIO()
+        assert main(["explain", code, "--lang", "zh"], stdout=out, stderr=io.StringIO()) == 0
+        assert out.getvalue().startswith(code) and "IPv6" in out.getvalue()
 
 
 def test_remedies_carry_the_support_staff_advice() -> None:

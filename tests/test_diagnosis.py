@@ -130,6 +130,8 @@ def test_not_yet_valid_with_a_correct_clock_is_not_blamed_on_the_clock() -> None
     causes, _ = run(checks)
     assert "clock_wrong" not in codes(causes)
     assert codes(causes) == ["inconclusive"] and causes[0]["confidence"] == "low"
+    # inconclusive says what conflicts: the certificates' dates against a right clock.
+    assert "not yet valid" in causes[0]["explanation"] and "clock is right" in causes[0]["explanation"]
 
 
 def test_proxy_vpn_interference_untrusted_issuer_on_several_hosts_with_a_proxy() -> None:
@@ -181,10 +183,19 @@ def test_payment_service_outage_names_the_provider() -> None:
 
 def test_no_outage_when_the_general_internet_is_down() -> None:
     checks = [_check("connectivity", "fail", "", evidence=[{"what": "internet", "ok": False}]),
+              endpoints_check({n: ("generic_timeout", None) for n, _ in PROVIDERS})]
+    causes, _ = run(checks)
+    assert "payment_service_outage" not in codes(causes)
+
+
+def test_outage_when_check_urls_fail_but_other_providers_answer_is_only_medium() -> None:
+    # The other providers answering is the internet answering (issue 12): the check
+    # URLs may be blocked here, so the outage stands, with less confidence.
+    checks = [_check("connectivity", "fail", "", evidence=[{"what": "internet", "ok": False}]),
               endpoints_check({"WeChat Pay API": ("generic_timeout", None),
                                "WeChat Pay API v3": ("generic_timeout", None)})]
     causes, _ = run(checks)
-    assert "payment_service_outage" not in codes(causes)
+    assert codes(causes) == ["payment_service_outage"] and causes[0]["confidence"] == "medium"
 
 
 def test_no_outage_when_every_provider_fails() -> None:
@@ -204,13 +215,14 @@ def test_network_unstable_from_loss_and_weak_signal() -> None:
     assert "-82 dBm" in causes[0]["explanation"] and "40%" in causes[0]["explanation"]
 
 
-def test_slowness_of_one_provider_only_is_not_network_unstable() -> None:
+def test_slowness_of_one_provider_only_is_that_providers_slow_outage_not_network_unstable() -> None:
     checks = [connectivity(True),
               endpoints_check(findings=[_finding("endpoint.slow", "warn", "x", "UnionPay Gateway",
-                                                 provider="unionpay", p50_ms=900)])]
+                                                 provider="unionpay", p50_ms=900, phase="ttfb")])]
     causes, _ = run(checks)
     assert "network_unstable" not in codes(causes)
-    assert codes(causes) == ["inconclusive"]
+    assert codes(causes) == ["payment_service_outage"] and causes[0]["target"] == "unionpay"
+    assert causes[0]["title"] == "UnionPay is slow or overloaded" and causes[0]["severity"] == "warn"
 
 
 def test_network_unstable_when_slow_everywhere() -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import signal
+import statistics
 import subprocess
 import sys
 import textwrap
