@@ -19,7 +19,7 @@ the device or the network (the clock, an interceptor, the path), and the other
 rules (clock_wrong, proxy_vpn_interference, network_unstable) own it. A name
 that does not resolve is never the provider's either: it is DNS's
 (dns_problem), or the link's when lookups time out everywhere.
-docs/diagnosis-rules.md has the same table in prose; a test keeps them in step.
+HACKING.md ("Diagnosis rules") has the same table in prose; a test keeps them in step.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Who is to blame (issue 12): one test per row of the provider rule table
-(reports/blame.py, docs/diagnosis-rules.md), the lossy link, a name that does not
+(reports/blame.py, HACKING.md "Diagnosis rules"), the lossy link, a name that does not
 resolve, IPv6, and the neighbours of each: one provider failing vs all, clock
 right vs wrong, IPv4 vs IPv6, English and Chinese."""
 
@@ -37,7 +37,7 @@ def the_outage(run: Run, provider: str) -> dict[str, Any]:
 
 
 def test_rule_table_when_compared_with_docs_lists_every_row() -> None:
-    doc = (ROOT / "docs" / "diagnosis-rules.md").read_text(encoding="utf-8")
+    doc = (ROOT / "HACKING.md").read_text(encoding="utf-8")
     for row in TABLE:
         assert f"| `{row.key}` |" in doc, row.key
     assert {row.state for row in TABLE} == {"down", "slow", "certificate", ""}

@@ -2,7 +2,7 @@
 cover, the full default run of the real CLI, and who the diagnosis blames.
 
 One test per row of the provider rule table that the lab can produce
-(docs/diagnosis-rules.md; the ``timeout`` row, a blackholed provider, is in
+(HACKING.md "Diagnosis rules"; the ``timeout`` row, a blackholed provider, is in
 tests/test_lab_diagnosis.py), the converse of loss (a dead system resolver on a
 working link), and a lossy link: random loss on all traffic, both directions,
 at 10, 20 and 40 %, ten runs each, every one of which must put
