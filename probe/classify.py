@@ -9,11 +9,12 @@ addresses by :func:`scrub` before they reach a report.
 from __future__ import annotations
 
 import errno
-import re
 import socket
 import ssl
 
 from payprobe.api import CheckCancelled
+from payprobe.scrub import describe as describe  # re-exported: checks call fc.describe
+from payprobe.scrub import scrub as scrub
 
 # Stable codes. Add, never rename.
 DNS_NXDOMAIN = "dns_nxdomain"
@@ -225,22 +226,3 @@ def _by_message(e: BaseException) -> str | None:
         if needle in text:
             return code
     return None
-
-
-_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b")
-_IPV6 = re.compile(r"\[?\b(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\b\]?(?::\d+)?", re.I)
-_URL_CRED = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(?::[^/@\s]*)?@", re.I)
-
-
-def scrub(text: str) -> str:
-    """Remove addresses and URL credentials from a free-text error message."""
-    text = _URL_CRED.sub(r"\g<scheme>***@", text)
-    text = _IPV4.sub("<addr>", text)
-    text = _IPV6.sub("<addr>", text)
-    return text[:300]
-
-
-def describe(exc: BaseException) -> str:
-    """A short, scrubbed, human description of an exception."""
-    msg = str(exc) or type(exc).__name__
-    return scrub(f"{type(exc).__name__}: {msg}" if str(exc) else msg)

@@ -16,18 +16,17 @@ import argparse
 import contextlib
 import importlib
 import sys
-import traceback
-from dataclasses import dataclass
-from typing import NoReturn, TextIO
+from typing import NamedTuple, NoReturn, TextIO
 
 from payprobe import __version__
-from payprobe.classify import describe
 from payprobe.engine.errors import PayprobeError, UsageError
 from payprobe.engine.exitcodes import ExitStatus
+from payprobe.scrub import describe
 
 
-@dataclass(frozen=True)
-class Command:
+# A NamedTuple, not a dataclass: `payprobe --version` on a phone should not pay
+# for importing dataclasses and inspect.
+class Command(NamedTuple):
     module: str    # imported only when this command is chosen
     summary: str
 
@@ -107,6 +106,7 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None,
         return int(ExitStatus.HEALTHY)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if "--debug" in argv:
+            import traceback  # only with --debug: start-up stays light
             traceback.print_exc(file=err)
         else:
             err.write(f"payprobe: internal error: {describe(exc)} (run with --debug for details)\n")
