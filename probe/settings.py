@@ -44,6 +44,7 @@ class Endpoint:
     provider: str = ""
     group: str = _opt("cn", doc="cn | intl: which region the endpoint serves")
     method: str = _opt("HEAD", choices=("HEAD", "GET"))
+    display_name_zh: str = _opt("", doc="the name a Chinese report shows (built-in endpoints have one)")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class BandwidthConfig:
     max_bytes: int = _opt(25_000_000, minimum=0, doc="cap on data used by one test")
     low_download_bps: float = _opt(2_000_000.0, minimum=0.0)
     low_upload_bps: float = _opt(500_000.0, minimum=0.0)
+    bufferbloat_ms: float = _opt(200.0, minimum=0.0,
+                                 doc="latency the load may add before net.bufferbloat (DSLReports grade D)")
     on_schedule: bool = False
     timeout_s: float = _opt(0.0, minimum=0.0, maximum=3600.0)
 

@@ -20,6 +20,10 @@ rules (clock_wrong, proxy_vpn_interference, network_unstable) own it. A name
 that does not resolve is never the provider's either: it is DNS's
 (dns_problem), or the link's when lookups time out everywhere.
 HACKING.md ("Diagnosis rules") has the same table in prose; a test keeps them in step.
+
+Beside the table: the path check's ``path.loss_at_hop`` with the loss starting at
+one provider's own network edge (:func:`edge_losses`) is that provider's too,
+unless it happens at many providers' edges at once (:func:`edges_everywhere`).
 """
 
 from __future__ import annotations
@@ -224,3 +228,27 @@ def lost_tries(facts: Facts, case: ProviderCase) -> int:
     """How many of the provider's tries were lost after its names resolved."""
     _, lost, _ = facts.link.provider_tries(case.provider)
     return lost or sum(1 for h in case.hits if h.row in ("timeout", "reset"))
+
+
+# ------------------------------------------------------------------ loss at the provider's edge
+
+EDGE_SEGMENT = "provider_edge"
+# Providers whose paths all start losing at their own edge past which it is the way there.
+_EDGES_MANY = 3
+
+
+def edge_losses(facts: Facts) -> dict[str, list[FindingEntry]]:
+    """provider -> its ``path.loss_at_hop`` findings whose loss starts at the provider's
+    own network edge (the path check's segment ``provider_edge``)."""
+    found: dict[str, list[FindingEntry]] = {}
+    for f in facts.of("path.loss_at_hop"):
+        if (f.get("data") or {}).get("segment") == EDGE_SEGMENT:
+            found.setdefault(facts.provider(f), []).append(f)
+    return found
+
+
+def edges_everywhere(facts: Facts, edges: dict[str, list[FindingEntry]]) -> bool:
+    """Loss at the edge of many providers at once is not theirs: it is the way to them
+    (the internet provider's link), which network_unstable owns."""
+    providers = {e.provider for e in facts.endpoints} | set(edges)
+    return len(edges) >= _EDGES_MANY or (len(edges) >= 2 and len(edges) * 2 >= len(providers))

@@ -20,6 +20,7 @@ from payprobe.reports import catalog
 from payprobe.reports.redact import make_redactor
 from payprobe.reports.render import render
 from payprobe.reports.types import Report
+from payprobe.reports.wording import in_language
 from payprobe.settings import Settings
 
 # The code names the bundle's file and the folder inside the zip: whatever a
@@ -44,6 +45,8 @@ def ticket_code(report: Report) -> str:
 
 
 def _summary_txt(report: Report, code: str, lang: str, *, re_redacted: bool) -> str:
+    # The verdict and causes in the bundle's language, whatever the run's.
+    report = in_language(report, lang)
     summary = report.get("summary") or {}
     lines = [f"{catalog.ui('ticket', lang)}: {code}",
              f"run_id: {report.get('run_id', '')}",
@@ -58,7 +61,7 @@ def _summary_txt(report: Report, code: str, lang: str, *, re_redacted: bool) -> 
                      f"{cause.get('title', '')}")
     lines += ["", catalog.ui("redacted", lang)]
     if re_redacted:
-        lines.append("(the saved report was not redacted; this bundle holds a redacted copy)")
+        lines.append(catalog.ui("aside", lang, text=catalog.ui("bundle_re_redacted", lang)))
     return "\n".join(lines) + "\n"
 
 

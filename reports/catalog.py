@@ -1,15 +1,20 @@
 """Message catalogs (reports/i18n/en.json, zh.json): titles, explanations and
-remedies of every cause and finding code, and the renderers' labels.
+remedies of every cause and finding code, the sentences diagnosis builds its
+explanations from (``detail``), the renderers' labels (``ui``) and the display
+names of the built-in endpoints (``endpoints``).
 
 Both catalogs have exactly the same keys (a test checks it); a key missing in
 one language falls back to English, then to the key itself, so a gap shows as a
-visible key rather than a crash.
+visible key rather than a crash. Chinese text gets a space where a Latin value
+meets a Chinese character (:func:`fill`), so templates write placeholders tight.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import string
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +43,11 @@ def load(lang: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-class _Blank(dict):
+class Blank(dict):
     # Missing placeholders render empty instead of raising KeyError.
     def __missing__(self, key: str) -> str:
         return ""
+
 
 
 def _lookup(lang: str, section: str, key: str) -> Any:
@@ -52,16 +58,54 @@ def _lookup(lang: str, section: str, key: str) -> Any:
     return None
 
 
+def _cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _joined(left: str, right: str) -> str:
+    # Chinese puts a space between a Chinese character and a Latin word or number
+    # ("Stripe 的证书", "支付宝的证书"): where a value meets the text around it.
+    if left and right and ((_cjk(left[-1]) and _latin(right[0])) or (_latin(left[-1]) and _cjk(right[0]))):
+        return f"{left} {right}"
+    return left + right
+
+
+def fill(template: str, params: Mapping[str, Any], lang: str) -> str:
+    """``template`` with its ``{name}`` placeholders filled (missing ones empty); in
+    Chinese, a space where a Latin value meets a Chinese character or the reverse."""
+    values = Blank({k: str(v) for k, v in params.items()})
+    if norm_lang(lang) != "zh":
+        return template.format_map(values)
+    out = ""
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        out = _joined(out, literal)
+        if name is not None:
+            out = _joined(out, ("{" + name + (f"!{conversion}" if conversion else "")
+                                + (f":{spec}" if spec else "") + "}").format_map(values))
+    return out
+
+
 def text(section: str, key: str, lang: str, **params: Any) -> str:
     """One message, with ``{name}`` placeholders filled from ``params``."""
     template = _lookup(lang, section, key)
     if not isinstance(template, str):
         return key
-    return template.format_map(_Blank({k: str(v) for k, v in params.items()}))
+    return fill(template, params, lang)
 
 
 def ui(key: str, lang: str, **params: Any) -> str:
     return text("ui", key, lang, **params)
+
+
+def after_word(key: str, lang: str, **params: Any) -> str:
+    """A ui bracket ("aside", "target_tag", "cause_tags") to follow a word: after a space
+    in English, straight after it in Chinese, whose full-width brackets carry their own."""
+    said = ui(key, lang, **params)
+    return said if said[:1] in "（【「" else " " + said
 
 
 def remedy(key: str, lang: str) -> str:
@@ -97,6 +141,19 @@ def provider_name(provider: str, lang: str) -> str:
     return names[norm_lang(lang)] if names else provider
 
 
+def endpoint_name(name: str, lang: str) -> str:
+    """A built-in endpoint's display name ("UnionPay Gateway" -> 银联支付网关); any
+    other name as it was written."""
+    value = load(norm_lang(lang)).get("endpoints", {}).get(name)
+    return value if isinstance(value, str) and value else name
+
+
+def check_name(name: str, lang: str) -> str:
+    """A check's name in words ("dns" -> 域名解析); a plugin's check keeps its name."""
+    value = _lookup(lang, "ui", f"check_name.{name}")
+    return value if isinstance(value, str) else name
+
+
 def join(items: list[str], lang: str) -> str:
     return text("detail", "list_sep", lang).join(items)
 
@@ -113,15 +170,16 @@ def explain(code: str, lang: str = "en") -> str | None:
         kind = "finding"
     if entry is None:
         return None
-    generic = _Blank(provider=_generic_provider(lang))
-    title = entry["title"].format_map(generic)
+    generic = {"provider": _generic_provider(lang)}
+    title = fill(entry["title"], generic, lang)
     title = title[:1].upper() + title[1:]
     # Cause explanations carry per-run details ({detail}); "about" is the run-free text.
-    explanation = entry.get("about") or entry["explanation"].format_map(generic)
-    lines = [f"{code} ({ui('explain.' + kind, lang)}): {title}", "", explanation, ""]
+    explanation = entry.get("about") or fill(entry["explanation"], generic, lang)
+    kind_words = after_word("aside", lang, text=ui("explain." + kind, lang))
+    lines = [f"{code}{kind_words}{ui('colon', lang)}{title}", "", explanation, ""]
     remedies = entry.get("remedies", [])
     if remedies:
-        lines.append(ui("remedies", lang) + ":")
+        lines.append(ui("remedies", lang) + ui("colon", lang).rstrip())
         lines.extend(f"  - {remedy(key, lang)}" for key in remedies)
     return "\n".join(lines).rstrip() + "\n"
 

@@ -22,9 +22,10 @@ Candidates are ranked and the ones another cause explains are dropped:
 A wrong top cause is worse than none: when no rule fires and the evidence
 conflicts (payprobe.reports.conflicts says what with what), or failures remain
 that fit no rule, the answer is the low-confidence ``inconclusive`` cause
-(severity info), never a guess; warnings alone are minor notes. The texts come
-from the message catalogs (reports/i18n), so every cause reads the same in
-English and Chinese.
+(severity info), never a guess; warnings alone are minor notes. The rules
+speak in phrases (payprobe.reports.phrase: catalog keys and plain values); each
+cause keeps them beside its text in the run's language, so payprobe.reports.wording
+can say it again in the other (``payprobe show --lang``).
 """
 
 from __future__ import annotations
@@ -34,35 +35,39 @@ from collections.abc import Sequence
 from payprobe.api import SEVERITY_RANK
 from payprobe.reports import catalog
 from payprobe.reports.conflicts import conflicts
-from payprobe.reports.facts import CONFIDENCE_RANK, MEASURED, Candidate, Facts, detail, gather
+from payprobe.reports.facts import CONFIDENCE_RANK, MEASURED, Candidate, Facts, gather
+from payprobe.reports.phrase import Voice, detail, join, sentences
 from payprobe.reports.rules import RULES
 from payprobe.reports.summary import summarize
 from payprobe.reports.types import Cause, CheckEntry, FindingEntry, Summary
+from payprobe.reports.wording import cause_words, endpoint_names
 from payprobe.settings import Settings
 
 __all__ = ["RULES", "diagnose"]
 
 
-def _to_cause(c: Candidate, lang: str) -> Cause:
-    entry = catalog.cause_entry(c.code, lang) or {}
-    # A variant (e.g. an outage that is "slow" rather than "down") overrides the wording.
-    entry = {**entry, **(entry.get("variants", {}).get(c.variant) or {})}
+def _to_cause(c: Candidate, voice: Voice) -> Cause:
+    """The candidate as the report keeps it: its text in the run's language, and what
+    the text is made from (payprobe.reports.wording makes it again in another)."""
+    entry = catalog.cause_entry(c.code, "en") or {}
+    variant_entry = entry.get("variants", {}).get(c.variant) or {}
+    remedy_keys = list(dict.fromkeys([*c.remedies, *variant_entry.get("remedies", entry.get("remedies", []))]))
     params = {**c.params, **c.title_params}
-    title = str(entry.get("title", c.code)).format_map(catalog._Blank(params))
-    explanation = " ".join(str(entry.get("explanation", "")).format_map(catalog._Blank(params)).split())
+    title, explanation, remedies = cause_words(c.code, c.variant, params, remedy_keys, voice)
     codes: list[str] = []
     for f in c.findings:
         if f["code"] not in codes:
             codes.append(f["code"])
-    remedy_keys = list(dict.fromkeys([*c.remedies, *entry.get("remedies", [])]))
     cause: Cause = {
         "code": c.code, "severity": c.severity, "confidence": c.confidence, "title": title,
-        "explanation": explanation,
-        "remedies": [catalog.remedy(k, lang) for k in remedy_keys],
-        "findings": codes,
+        "explanation": explanation, "remedies": remedies, "findings": codes,
     }
     if c.target:
         cause["target"] = c.target
+    if c.variant:
+        cause["variant"] = c.variant
+    cause["params"] = params
+    cause["remedy_keys"] = remedy_keys
     return cause
 
 
@@ -99,12 +104,12 @@ def _inconclusive(facts: Facts, kept: list[Candidate], measured: bool) -> Candid
     unexplained: list[FindingEntry] = [f for f in facts.findings if SEVERITY_RANK.get(f["severity"], 0) >= 1]
     found = conflicts(facts, unexplained) if unexplained else []
     if found:
-        text = detail("inconclusive.conflict", facts, conflicts=" ".join(found))
+        text = detail("inconclusive.conflict", conflicts=sentences(found))
     elif any(f["severity"] == "fail" for f in unexplained):
         codes = sorted({f["code"] for f in unexplained})
-        text = detail("inconclusive.findings", facts, codes=", ".join(codes))
+        text = detail("inconclusive.findings", codes=join(codes))
     elif not measured:
-        text = detail("inconclusive.unmeasured", facts)
+        text = detail("inconclusive.unmeasured")
     else:
         return None
     return Candidate("inconclusive", "info", "low", unexplained, {"detail": text})
@@ -118,5 +123,6 @@ def diagnose(checks: Sequence[CheckEntry], *, lang: str = "en",
     kept = _candidates(facts)
     measured = [c for c in checks if c.get("status") in MEASURED]
     fallback = _inconclusive(facts, kept, bool(measured))
-    causes = [_to_cause(c, lang) for c in (kept if fallback is None else [fallback])]
-    return causes, summarize(causes, facts, measured)
+    voice = Voice(lang, endpoint_names(settings.endpoints if settings else []))
+    causes = [_to_cause(c, voice) for c in (kept if fallback is None else [fallback])]
+    return causes, summarize(causes, facts, measured, voice)

@@ -6,7 +6,7 @@ internet answered at all, which provider each TLS host belongs to, and the
 places the run tried (payprobe.reports.evidence) as a view of the link
 (payprobe.reports.link). A rule (payprobe.reports.rules) reads them and returns
 a :class:`Candidate` cause; payprobe.reports.diagnosis ranks the candidates.
-The small helpers here (worst severity, targets, catalog details, the clock's
+The small helpers here (worst severity, targets, the clock's
 state, the provider a finding is about) are the vocabulary the rules share.
 """
 
@@ -21,6 +21,7 @@ from payprobe.api import SEVERITY_RANK
 from payprobe.reports import catalog
 from payprobe.reports.evidence import host_providers, provider_of, read_places
 from payprobe.reports.link import LinkView
+from payprobe.reports.phrase import Phrase, detail, measured
 from payprobe.reports.types import CheckEntry, FindingEntry
 from payprobe.settings import Settings
 
@@ -56,6 +57,7 @@ class Facts:
     lang: str = "en"
     hosts: dict[str, str] = field(default_factory=dict)    # TLS target / hostname -> provider
     endpoint_hosts: dict[str, str] = field(default_factory=dict)   # endpoint name -> hostname
+    endpoint_providers: dict[str, str] = field(default_factory=dict)   # endpoint name -> provider (config)
     link: LinkView = field(default_factory=LinkView)
     clock_right_s: float = CLOCK_RIGHT_S
 
@@ -73,6 +75,11 @@ class Facts:
         if f["code"].startswith("endpoint."):
             by_name = {e.endpoint: e.provider for e in self.endpoints}
             return str(data.get("provider") or by_name.get(f.get("target", ""), "") or f.get("target", ""))
+        if f["code"].startswith("path."):
+            # The path check names the endpoint it traced to; its provider is the endpoint's.
+            name = str(data.get("endpoint") or f.get("target", ""))
+            by_name = {e.endpoint: e.provider for e in self.endpoints}
+            return by_name.get(name) or self.endpoint_providers.get(name, "") or name
         if f["code"].startswith(("tls.", "dns.")):
             return provider_of(f.get("target", ""), self.hosts)
         return ""
@@ -105,8 +112,10 @@ def gather(checks: Sequence[CheckEntry], settings: Settings | None, lang: str) -
     if internet is None and connectivity is not None and connectivity.get("status") == "ok":
         internet = True
     clock_right_s = float(settings.clock.warn_s) if settings else CLOCK_RIGHT_S
+    providers = {ep.name: ep.provider or ep.name for ep in (settings.endpoints if settings else [])}
     return Facts(by_name, findings, endpoints, internet, catalog.norm_lang(lang), hosts, endpoint_hosts,
-                 LinkView(read_places(by_name, hosts)), clock_right_s)
+                 endpoint_providers=providers, link=LinkView(read_places(by_name, hosts)),
+                 clock_right_s=clock_right_s)
 
 
 def _endpoint_states(evidence: list[dict[str, Any]], findings: list[FindingEntry]) -> list[EndpointState]:
@@ -152,7 +161,7 @@ class Candidate:
     severity: str
     confidence: str
     findings: list[FindingEntry]
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Phrase] = field(default_factory=dict)   # placeholder -> phrase (reports.phrase)
     target: str = ""
     silences: set[str] = field(default_factory=set)   # cause codes this one explains away
     title_params: dict[str, Any] = field(default_factory=dict)
@@ -173,24 +182,6 @@ def targets(findings: list[FindingEntry]) -> list[str]:
         if f.get("target") and f["target"] not in seen:
             seen.append(f["target"])
     return seen
-
-
-def detail(key: str, facts: Facts, **params: Any) -> str:
-    """A sentence of a cause's explanation, from the catalog's ``detail`` section."""
-    return catalog.text("detail", key, facts.lang, **params)
-
-
-def human_duration(seconds: float, lang: str = "en") -> str:
-    """37 s, 12 min, 3.2 h, 5 days: how far off a clock is, in words people use."""
-    s = abs(seconds)
-    zh = catalog.norm_lang(lang) == "zh"
-    if s < 90:
-        return f"{s:.0f} 秒" if zh else f"{s:.0f} s"
-    if s < 5400:
-        return f"{s / 60:.0f} 分钟" if zh else f"{s / 60:.0f} min"
-    if s < 2 * 86400:
-        return f"{s / 3600:.1f} 小时" if zh else f"{s / 3600:.1f} h"
-    return f"{s / 86400:.0f} 天" if zh else f"{s / 86400:.0f} days"
 
 
 def clock_offset_s(facts: Facts) -> float | None:
@@ -218,3 +209,12 @@ def clock_state(facts: Facts) -> str:
     if facts.check_status("clock") == "ok" and not facts.of("clock.unknown", min_severity="info"):
         return "right"
     return "unknown"
+
+
+def hop_words(key: str, f: FindingEntry) -> Phrase:
+    """The sentence ``key`` about where a ``path.loss_at_hop`` finding's loss starts:
+    ``{hop}``, ``{address}`` and ``{loss}`` (the loss there, in %)."""
+    data = f.get("data") or {}
+    address = str(data.get("address") or "") or "?"
+    return detail(key, hop=data.get("hop") if isinstance(data.get("hop"), int) else "?", address=address,
+                  loss=measured(data.get("loss_pct"), "%"))

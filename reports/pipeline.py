@@ -10,7 +10,8 @@ from payprobe.engine.results import RunResult
 from payprobe.host import HostInfo
 from payprobe.reports import diagnosis, model
 from payprobe.reports.redact import RECORD_KEY, fingerprint_record, redact_report
-from payprobe.reports.types import CheckEntry, Host, Report
+from payprobe.reports.types import CheckEntry, Host, Report, ReportExtra
+from payprobe.reports.wording import endpoint_names
 from payprobe.settings import Settings
 
 
@@ -18,9 +19,13 @@ def finish_report(run: RunResult, *, settings: Settings, host: HostInfo, lang: s
                   redact: bool = True, salt: bytes | None = None) -> Report:
     checks = cast(list[CheckEntry], [r.to_dict() for r in run.results])
     causes, summary = diagnosis.diagnose(checks, lang=lang, settings=settings)
+    extra: ReportExtra = {"lang": lang, "summary": summary}
+    names = endpoint_names(settings.endpoints)
+    if names:
+        # The renderers never read the config: the display names it gave travel in the report.
+        extra["endpoint_names"] = names
     report = model.build_report(run, host=cast(Host, host.to_dict()), trigger=trigger, causes=causes,
-                                version=__version__, redacted=redact,
-                                extra={"lang": lang, "summary": summary})
+                                version=__version__, redacted=redact, extra=extra)
     if redact:
         return redact_report(report, settings=settings, salt=salt)
     if salt is not None:

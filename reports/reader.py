@@ -248,10 +248,13 @@ _CHECK = _shape({"name": _nonempty_string, "version": _string, "status": _one_of
 _CAUSE = _shape({"code": _matching(_CAUSE_CODE, "a cause code like clock_wrong"),
                  "severity": _one_of(SEVERITIES), "confidence": _one_of(CONFIDENCES), "title": _string,
                  "explanation": _string, "remedies": _list_of(_string), "findings": _list_of(_string)},
-                {"target": _string}, closed=False)
+                {"target": _string, "variant": _string, "params": _object, "remedy_keys": _list_of(_string)},
+                closed=False)
 _SUMMARY = _shape({}, {"verdict": _string, "verdict_code": _string, "network_ok": _boolean,
                        "top_cause": _optional_string, "ruled_out": _list_of(_string),
-                       "next_steps_intro": _string, "next_steps": _list_of(_string)}, closed=False)
+                       "next_steps_intro": _string, "next_steps": _list_of(_string),
+                       "verdict_params": _object, "ruled_out_keys": _list_of(_string),
+                       "next_step_keys": _list_of(_string)}, closed=False)
 _TOOL = _shape({"name": _one_of(("payprobe",)), "version": _string}, closed=False)
 _HOST = _shape({"platform": _string, "termux": _boolean, "os": _string, "python": _string}, closed=False)
 
@@ -271,4 +274,5 @@ _REPORT_REQUIRED: dict[str, Field] = {
     "host": _HOST, "status": _one_of(RUN_STATUSES), "causes": _list_of(_CAUSE), "checks": _list_of(_CHECK),
 }
 _REPORT_OPTIONAL: dict[str, Field] = {"lang": _one_of(REPORT_LANGS), "summary": _SUMMARY,
-                                      "redaction_fingerprints": _FINGERPRINTS}
+                                      "redaction_fingerprints": _FINGERPRINTS,
+                                      "endpoint_names": _object_of(_object_of(_string))}

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from payprobe.reports import catalog
-from payprobe.reports.facts import CONFIDENCE_RANK, Candidate, Facts, detail, targets, worst
+from payprobe.reports.facts import CONFIDENCE_RANK, Candidate, Facts, targets, worst
+from payprobe.reports.phrase import Phrase, detail, join, sentences
 from payprobe.reports.types import FindingEntry
 
 _LOOKUP_TIMEOUTS = {"dns_timeout", "generic_timeout"}
@@ -33,8 +33,8 @@ def _surer(confidence: str, other: str) -> str:
     return confidence if CONFIDENCE_RANK[confidence] >= CONFIDENCE_RANK[other] else other
 
 
-def _names(facts: Facts, fs: list[FindingEntry]) -> str:
-    return catalog.join(targets(fs)[:3], facts.lang)
+def _names(facts: Facts, fs: list[FindingEntry]) -> Phrase:
+    return join(targets(fs)[:3])
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,14 @@ def system_dead(facts: Facts) -> bool:
             and bool(facts.link.answered_beyond_dns()))
 
 
-def _answering(facts: Facts) -> str:
+def _answering(facts: Facts) -> Phrase:
     """What answered while the system resolver did not, in words."""
     names = list(dict.fromkeys(p.name for p in facts.link.answered_beyond_dns()))
-    return catalog.join(names[:3], facts.lang)
+    return join(names[:3])
 
 
-def _names_of(found: list[Unresolved], facts: Facts) -> str:
-    return catalog.join(list(dict.fromkeys(u.name for u in found))[:3], facts.lang)
+def _names_of(found: list[Unresolved], facts: Facts) -> Phrase:
+    return join(list(dict.fromkeys(u.name for u in found))[:3])
 
 
 def _no_such_names(facts: Facts) -> list[Unresolved]:
@@ -95,21 +95,21 @@ def _no_such_names(facts: Facts) -> list[Unresolved]:
     return [u for u in unresolved(facts) if u.failure == "dns_nxdomain" and u.name not in reported]
 
 
-def _failure_parts(facts: Facts, failure: list[FindingEntry], parts: list[str]) -> str:
+def _failure_parts(facts: Facts, failure: list[FindingEntry], parts: list[Phrase]) -> str:
     """The system resolver's failures in words: the confidence they give."""
     confirmed = [f for f in failure if f["data"].get("confirmed") or f["data"].get("resolver_answers")]
     unconfirmed = [f for f in failure if f not in confirmed]
     if confirmed:
-        parts.append(detail("dns.system_failure", facts, names=_names(facts, confirmed)))
+        parts.append(detail("dns.system_failure", names=_names(facts, confirmed)))
     if unconfirmed:
         # The alternates were reachable and failed these names too: the names' own DNS.
         alternates = any(p.layer == "dns" and p.ok for p in facts.link.answered_beyond_dns())
         key = "dns.fails_everywhere" if alternates else "dns.system_failure_unconfirmed"
-        parts.append(detail(key, facts, names=_names(facts, unconfirmed)))
+        parts.append(detail(key, names=_names(facts, unconfirmed)))
     return "high" if confirmed else "medium"
 
 
-def _system_parts(facts: Facts, parts: list[str], used: list[FindingEntry]) -> tuple[str, bool]:
+def _system_parts(facts: Facts, parts: list[Phrase], used: list[FindingEntry]) -> tuple[str, bool]:
     """The system resolver's own failures: the confidence they give, and whether they
     stop payments outright (a dead resolver, names that could not be tried)."""
     confidence = "low"
@@ -117,7 +117,7 @@ def _system_parts(facts: Facts, parts: list[str], used: list[FindingEntry]) -> t
     failure = [f for f in facts.of("dns.system_failure")
                if not (lossy and f["data"].get("failure") in _LOOKUP_TIMEOUTS)]
     if system_dead(facts):
-        parts.append(detail("dns.system_dead", facts, what=_answering(facts)))
+        parts.append(detail("dns.system_dead", what=_answering(facts)))
         used += failure
         return "high", True
     if failure:
@@ -125,14 +125,14 @@ def _system_parts(facts: Facts, parts: list[str], used: list[FindingEntry]) -> t
         used += failure
     missing = _no_such_names(facts)
     if missing:
-        parts.append(detail("dns.no_such_name", facts, names=_names_of(missing, facts)))
+        parts.append(detail("dns.no_such_name", names=_names_of(missing, facts)))
         used += [u.finding for u in missing if u.finding is not None]
         confidence = _surer(confidence, "medium")
     others = [u for u in unresolved(facts) if u not in missing
               and (not lossy or u.failure not in _LOOKUP_TIMEOUTS)]
     if not failure and not missing and others and not facts.of("dns.hijack"):
         # The dns check did not run (or saw nothing): the other checks' lookups failed.
-        parts.append(detail("dns.lookups_fail", facts, names=_names_of(others, facts)))
+        parts.append(detail("dns.lookups_fail", names=_names_of(others, facts)))
         used += [u.finding for u in others if u.finding is not None]
         confidence = _surer(confidence, "medium")
     # Names the other checks could not try stop those payments: a fail, finding or not.
@@ -140,24 +140,24 @@ def _system_parts(facts: Facts, parts: list[str], used: list[FindingEntry]) -> t
 
 
 def rule_dns_problem(facts: Facts) -> Candidate | None:
-    parts: list[str] = []
+    parts: list[Phrase] = []
     used: list[FindingEntry] = []
     confidence = "low"
     hijack = facts.of("dns.hijack")
     if hijack:
-        parts.append(detail("dns.hijack", facts, names=_names(facts, hijack)))
+        parts.append(detail("dns.hijack", names=_names(facts, hijack)))
         used += hijack
         confidence = "high"
     system_confidence, stops = _system_parts(facts, parts, used)
     confidence = _surer(confidence, system_confidence)
     rewrite = facts.of("dns.nxdomain_rewrite")
     if rewrite:
-        parts.append(detail("dns.nxdomain_rewrite", facts))
+        parts.append(detail("dns.nxdomain_rewrite"))
         used += rewrite
         confidence = _surer(confidence, "medium")
     slow = [] if facts.link.lossy else facts.of("dns.slow")
     if slow:
-        parts.append(detail("dns.slow", facts, names=_names(facts, slow)))
+        parts.append(detail("dns.slow", names=_names(facts, slow)))
         used += slow
         confidence = _surer(confidence, "medium")
     if not parts:
@@ -168,4 +168,4 @@ def rule_dns_problem(facts: Facts) -> Candidate | None:
     # A dead resolver or a name that cannot be tried stops payments: fail, even when
     # the checks only noted it (the names they could not try carry no finding).
     severity = "fail" if stops else worst(used)
-    return Candidate("dns_problem", severity, confidence, used, {"detail": " ".join(parts)})
+    return Candidate("dns_problem", severity, confidence, used, {"detail": sentences(parts)})

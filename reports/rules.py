@@ -20,19 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from payprobe.api import SEVERITY_RANK
-from payprobe.reports import catalog
 from payprobe.reports.blame import PROXY_CODES, provider_cases
-from payprobe.reports.facts import (
-    Candidate,
-    Facts,
-    clock_offset_s,
-    clock_state,
-    detail,
-    human_duration,
-    targets,
-    worst,
-)
+from payprobe.reports.facts import Candidate, Facts, clock_offset_s, clock_state, targets, worst
 from payprobe.reports.outage import rule_payment_outage
+from payprobe.reports.phrase import Phrase, clauses, detail, duration, join, measured, sentences
 from payprobe.reports.rule_dns import rule_dns_problem
 from payprobe.reports.types import FindingEntry
 from payprobe.reports.unstable import rule_network_unstable
@@ -63,14 +54,14 @@ def rule_offline(facts: Facts) -> Candidate | None:
             # The link is up but no connectivity probe got through: "no internet", which
             # DNS or a firewall can also cause, so it does not silence the other causes.
             return Candidate("offline", offline[0]["severity"], "medium", offline,
-                             {"detail": detail("offline.all_failed", facts)})
+                             {"detail": detail("offline.all_failed")}, variant="link_up")
         known = reason in ("no_interface", "no_route", "all_unreachable")
-        text = detail(f"offline.{reason}" if known else "offline.no_route", facts)
+        text = detail(f"offline.{reason}" if known else "offline.no_route")
         return Candidate("offline", "fail", "high", offline, {"detail": text}, silences=NEEDS_NETWORK)
     eps = facts.endpoints
     if eps and all(not e.ok and e.failure in _UNREACHABLE_FAILURES for e in eps):
         related = facts.of("endpoint.unreachable")
-        return Candidate("offline", "fail", "high", related, {"detail": detail("offline.all_unreachable", facts)},
+        return Candidate("offline", "fail", "high", related, {"detail": detail("offline.all_unreachable")},
                          silences=NEEDS_NETWORK)
     return None
 
@@ -84,19 +75,18 @@ def rule_captive_portal(facts: Facts) -> Candidate | None:
     explained = facts.of("tls.untrusted_issuer", "tls.hostname_mismatch", "tls.handshake_failed",
                          "dns.hijack", "dns.nxdomain_rewrite", "endpoint.unreachable",
                          "endpoint.http_error")
-    return Candidate("captive_portal", "fail", "high", portal + explained, {"target": target},
+    return Candidate("captive_portal", "fail", "high", portal + explained, {"target": str(target)},
                      target=str(target),
                      silences={"payment_service_outage", "dns_problem", "network_unstable",
                                "proxy_vpn_interference"})
 
 
-def _offset_words(facts: Facts) -> str:
+def _offset_words(facts: Facts) -> Phrase:
     offset_s = clock_offset_s(facts)
     if offset_s is None:
         return ""
     # offset = reference - local: positive means the device clock is behind.
-    amount = human_duration(offset_s, facts.lang)
-    return detail("clock.behind" if offset_s > 0 else "clock.ahead", facts, amount=amount)
+    return detail("clock.behind" if offset_s > 0 else "clock.ahead", amount=duration(offset_s))
 
 
 def rule_clock_wrong(facts: Facts) -> Candidate | None:
@@ -109,14 +99,14 @@ def rule_clock_wrong(facts: Facts) -> Candidate | None:
     groups = {facts.group(f) for f in tls_time} or {e.provider for e in ep_time}
     not_yet = any(f["code"] == "tls.not_yet_valid" for f in tls_time) or any(
         e.failure == "tls_cert_not_yet_valid" for e in ep_time)
-    tls_state = detail("tls.not_yet_valid" if not_yet else "tls.expired", facts)
+    tls_state = detail("tls.not_yet_valid" if not_yet else "tls.expired")
     offset = _offset_words(facts)
     # Endpoint failures that the wrong clock explains belong to this cause too.
     ep_findings = [f for f in facts.of("endpoint.unreachable", min_severity="info")
                    if f["data"].get("failure") in _CLOCK_FAILURES]
     if skew and groups:
         return Candidate("clock_wrong", "fail", "high", skew + tls_time + ep_findings,
-                         {"offset": offset, "tls_detail": detail("clock.tls", facts, tls_state=tls_state)},
+                         {"offset": offset, "tls_detail": detail("clock.tls", tls_state=tls_state)},
                          silences={"payment_service_outage"})
     if skew:
         return Candidate("clock_wrong", worst(skew), "high", skew, {"offset": offset, "tls_detail": ""})
@@ -126,8 +116,8 @@ def rule_clock_wrong(facts: Facts) -> Candidate | None:
     if len(groups) >= 2 and len(groups) * 2 >= len(seen) and clock_state(facts) != "right":
         unknown = facts.of("clock.unknown", "clock.ntp_blocked", min_severity="info")
         return Candidate("clock_wrong", "fail", "medium", tls_time + ep_findings + unknown,
-                         {"offset": offset or detail("clock.unmeasured", facts),
-                          "tls_detail": detail("clock.tls_unmeasured", facts, tls_state=tls_state)},
+                         {"offset": offset or detail("clock.unmeasured"),
+                          "tls_detail": detail("clock.tls_unmeasured", tls_state=tls_state)},
                          silences={"payment_service_outage"})
     return None
 
@@ -152,29 +142,29 @@ def rule_proxy_vpn(facts: Facts) -> Candidate | None:
         e.provider for e in facts.endpoints if e.failure == "tls_unknown_authority"}
     named = [f for f in untrusted if f["data"].get("interceptor")]
     proxyish = facts.of(*PROXY_CODES, min_severity="info")
-    what = catalog.join(targets(proxyish) or [f["code"] for f in proxyish], facts.lang)
+    what = join(targets(proxyish) or [f["code"] for f in proxyish])
     issuers = sorted({str(f["data"].get("interceptor") or f["data"].get("issuer"))
                       for f in untrusted if f["data"].get("interceptor") or f["data"].get("issuer")})
-    issuer = catalog.join(issuers[:2], facts.lang) or "?"
+    issuer = join(issuers[:2]) if issuers else "?"
     count = len(set(targets(untrusted)) | {e.endpoint for e in facts.endpoints
                                           if e.failure == "tls_unknown_authority"})
     if fake_ip:
-        parts = [detail("proxy.fake_ip", facts)]
+        parts = [detail("proxy.fake_ip")]
         if untrusted_groups:
-            parts.append(detail("proxy.untrusted", facts, count=count, issuer=issuer))
+            parts.append(detail("proxy.untrusted", count=count, issuer=issuer))
         return Candidate("proxy_vpn_interference", worst(fake_ip + untrusted), "high",
-                         fake_ip + untrusted + proxyish, {"detail": " ".join(parts)})
+                         fake_ip + untrusted + proxyish, {"detail": sentences(parts)})
     if len(untrusted_groups) >= 2 or (untrusted_groups and (proxyish or named)):
-        parts = [detail("proxy.untrusted", facts, count=count, issuer=issuer)]
+        parts = [detail("proxy.untrusted", count=count, issuer=issuer)]
         if proxyish:
-            parts.append(detail("proxy.present", facts, what=what))
+            parts.append(detail("proxy.present", what=what))
         sure = (proxyish or named) and len(untrusted_groups) >= 2
         return Candidate("proxy_vpn_interference", "fail", "high" if sure else "medium",
-                         untrusted + proxyish, {"detail": " ".join(parts)})
+                         untrusted + proxyish, {"detail": sentences(parts)})
     return _proxy_in_the_way(facts, proxyish, what)
 
 
-def _proxy_in_the_way(facts: Facts, proxyish: list[FindingEntry], what: str) -> Candidate | None:
+def _proxy_in_the_way(facts: Facts, proxyish: list[FindingEntry], what: Phrase) -> Candidate | None:
     """A proxy or VPN with payment connections failing, or every provider blocked alike."""
     active = [f for f in proxyish if SEVERITY_RANK.get(f["severity"], 0) >= 1
               or (f["code"] == "vpn.interface" and f["data"].get("default_route"))]
@@ -183,16 +173,16 @@ def _proxy_in_the_way(facts: Facts, proxyish: list[FindingEntry], what: str) -> 
         if failing:
             return Candidate("proxy_vpn_interference", "fail", "medium",
                              proxyish + facts.of("tls.handshake_failed"),
-                             {"detail": detail("proxy.failing", facts, what=what)})
+                             {"detail": detail("proxy.failing", what=what)})
         if any(SEVERITY_RANK.get(f["severity"], 0) >= 1 for f in proxyish):
             return Candidate("proxy_vpn_interference", "warn", "low", proxyish,
-                             {"detail": detail("proxy.present", facts, what=what)})
+                             {"detail": detail("proxy.present", what=what)})
     blocked = _blocked_everywhere(facts)
     if blocked:
         failures = sorted({str(e.failure or f"HTTP {e.http_status}") for e in facts.endpoints if not e.ok})
         return Candidate("proxy_vpn_interference", "fail", "medium", blocked + proxyish,
-                         {"detail": detail("proxy.blocked", facts,
-                                           failures=catalog.join(failures[:3], facts.lang))})
+                         {"detail": detail("proxy.blocked",
+                                           failures=join(failures[:3]))})
     return None
 
 
@@ -200,22 +190,16 @@ def rule_device_resources(facts: Facts) -> Candidate | None:
     found = facts.of("device.low_memory", "device.low_storage", "device.low_battery", "device.high_load")
     if not found:
         return None
-    items = []
-    for f in found:
-        data = f["data"]
-        if "available_mb" in data:
-            value = f"{data['available_mb']} MB"
-        elif "free_mb" in data:
-            value = f"{data['free_mb']} MB"
-        elif "percent" in data:
-            value = f"{data['percent']}%"
-        elif "load1" in data:
-            value = f"{data['load1']}"
-        else:
-            value = "?"
-        items.append(detail(f["code"], facts, value=value))
+    items = [detail(f["code"], value=_resource_value(f["data"])) for f in found]
     return Candidate("device_resources", worst(found), "medium", found,
-                     {"detail": detail("device.prefix", facts, items=catalog.join(items, facts.lang))})
+                     {"detail": detail("device.prefix", items=clauses(items))})
+
+
+def _resource_value(data: dict[str, object]) -> Phrase:
+    for key, unit in (("available_mb", "MB"), ("free_mb", "MB"), ("percent", "%"), ("load1", "")):
+        if key in data:
+            return measured(data[key], unit)
+    return "?"
 
 
 Rule = Callable[[Facts], "Candidate | list[Candidate] | None"]

@@ -84,6 +84,10 @@ class _CauseRequired(TypedDict):
 
 class Cause(_CauseRequired, total=False):
     target: str
+    # What the text is made from (payprobe.reports.wording re-makes it in any language):
+    variant: str                # which wording of the cause (catalog "variants"), when not the plain one
+    params: dict[str, Any]      # placeholder -> phrase (payprobe.reports.phrase), never translated text
+    remedy_keys: list[str]      # keys of the catalog's "remedies", in order
 
 
 class Summary(TypedDict, total=False):
@@ -97,11 +101,17 @@ class Summary(TypedDict, total=False):
     ruled_out: list[str]
     next_steps_intro: str
     next_steps: list[str]
+    # What the text is made from (payprobe.reports.wording):
+    verdict_params: dict[str, Any]   # placeholder -> phrase of summary "verdict.<verdict_code>"
+    ruled_out_keys: list[str]        # summary "ruled_out.<key>"
+    next_step_keys: list[str]        # summary "next.<key>"
 
 
 class ReportExtra(TypedDict, total=False):
     lang: str                   # one of REPORT_LANGS
     summary: Summary
+    # Display names the config gave its endpoints: endpoint name -> language -> name.
+    endpoint_names: dict[str, dict[str, str]]
     # A --no-redact run only: salted hashes (never the values) of what identifies the
     # device, so a later bundle redacts with the secrets of the run (reports/redact.py).
     redaction_fingerprints: dict[str, Any]

@@ -105,6 +105,24 @@ def test_notification_when_macos_passes_text_as_argv_not_script(monkeypatch: pyt
     assert all('end tell' not in a for a in argv[:-1])
 
 
+def test_notification_when_report_is_chinese_says_status_and_causes_in_chinese(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TERMUX_VERSION", raising=False)
+    monkeypatch.setattr(alerts.sys, "platform", "linux")
+    monkeypatch.setattr(alerts.shutil, "which", lambda name: f"/usr/bin/{name}")
+    report = make_report("unhealthy", causes=["dns_problem", "clock_wrong"])
+    report["lang"] = "zh"
+    argv = alerts.notification_argv(report, environ={"DISPLAY": ":0"})
+    assert argv is not None
+    title, body = argv[-2:]
+    assert title == "payprobe：支付可能失败（异常）" and "unhealthy" not in title
+    assert body == "title of dns_problem；title of clock_wrong"
+    report["status"] = "healthy"
+    report["causes"] = []
+    assert alerts.notification_argv(report, environ={"DISPLAY": ":0"})[-2:] == [  # type: ignore[index]
+        "payprobe：网络已恢复正常", "支付相关的网络路径已恢复正常。"]
+
+
 def test_notification_when_no_desktop_is_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TERMUX_VERSION", raising=False)
     monkeypatch.setattr(alerts.sys, "platform", "linux")

@@ -20,7 +20,7 @@ DESIGN_FINDINGS = [
     "bandwidth.low", "bandwidth.unavailable",
     "device.low_memory", "device.low_storage", "device.low_battery", "device.high_load",
     # added later (DESIGN §5, same contract)
-    "net.ipv6_broken", "net.ipv6_slow",
+    "net.ipv6_broken", "net.ipv6_slow", "net.mtu_blackhole", "net.bufferbloat", "path.loss_at_hop",
 ]
 DESIGN_CAUSES = ["offline", "captive_portal", "network_unstable", "dns_problem", "proxy_vpn_interference",
                  "clock_wrong", "payment_service_outage", "device_resources"]
@@ -64,11 +64,11 @@ def test_every_remedy_key_exists() -> None:
     assert used <= set(en["remedies"])
 
 
-def test_outage_variants_when_listed_tell_down_slow_and_certificate_apart_in_both_languages() -> None:
-    for lang, words in (("en", ("not answering", "slow or overloaded", "certificate")),
-                        ("zh", ("无法访问", "响应慢或过载", "证书"))):
+def test_outage_variants_when_listed_tell_down_slow_certificate_and_edge_loss_apart_in_both_languages() -> None:
+    for lang, words in (("en", ("not answering", "slow or overloaded", "certificate", "losing packets")),
+                        ("zh", ("无法访问", "响应慢或过载", "证书", "丢包"))):
         variants = catalog.cause_entry("payment_service_outage", lang)["variants"]  # type: ignore[index]
-        assert list(variants) == ["down", "slow", "certificate"]
+        assert list(variants) == ["down", "slow", "certificate", "edge_loss"]
         for variant, word in zip(variants.values(), words, strict=True):
             assert word in variant["title"] and "{provider}" in variant["title"]
             assert "{detail}" in variant["explanation"] and variant["remedies"]
@@ -78,7 +78,7 @@ def test_ipv6_broken_remedies_when_explained_cover_router_switching_and_why_slow
     en = catalog.explain("net.ipv6_broken", "en") or ""
     assert "router" in en and "IPv6 off" in en and "mobile data" in en and "feel slow" in en
     zh = catalog.explain("net.ipv6_broken", "zh") or ""
-    assert "路由器" in zh and "关闭 IPv6" in zh and "手机流量" in zh and "变慢" in zh
+    assert "路由器" in zh and "关闭 IPv6" in zh and "移动数据" in zh and "变慢" in zh
     assert "IPv4" in (catalog.explain("net.ipv6_slow", "en") or "")
 
 
@@ -94,11 +94,11 @@ def test_remedies_carry_the_support_staff_advice() -> None:
     en = " ".join(catalog.load("en")["remedies"].values())
     zh = " ".join(catalog.load("zh")["remedies"].values())
     for needle in ("223.5.5.5", "dns.alidns.com", "automatic date and time", "sign-in page", "VPN",
-                   "daily limits", "clear its cache", "Alipay, WeChat Pay", "wait a few minutes",
+                   "daily limits", "clear its cache", "Alipay, WeChat Pay, Douyin Pay", "wait a few minutes",
                    "mobile data"):
         assert needle in en, needle
-    for needle in ("223.5.5.5", "dns.alidns.com", "自动设置日期和时间", "登录", "VPN", "每日", "清理缓存",
-                   "支付宝、微信支付", "等几分钟", "手机流量"):
+    for needle in ("223.5.5.5", "dns.alidns.com", "自动设置日期和时间", "登录", "VPN", "单日限额", "清理缓存",
+                   "支付宝、微信支付、抖音支付", "等几分钟", "移动数据", "私人DNS", "连接与共享"):
         assert needle in zh, needle
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
 import stat
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from payprobe.reports.model import validate
@@ -253,3 +256,61 @@ def test_signal_writes_a_partial_report_and_exits_130(tmp_path, sig):
     assert checks["device"]["status"] in ("ok", "warn")
     saved = list((tmp_path / "data" / "reports").glob("report-*.json"))
     assert len(saved) == 1 and json.loads(saved[0].read_text())["partial"] is True
+
+
+# ------------------------------------------------------------------ live progress
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _result(name: str, status: str) -> SimpleNamespace:
+    return SimpleNamespace(name=name, status=status, duration_s=0.25)
+
+
+@pytest.mark.parametrize("lang,word", [("en", "ok"), ("zh", "正常")])
+def test_progress_plain_when_a_check_ends_says_its_status_in_the_report_language(lang, word):
+    from payprobe.cli.progress import PlainProgress
+    out = io.StringIO()
+    progress = PlainProgress(out, lang=lang)
+    progress.finished(_result("dns", "ok"))
+    progress.finished(_result("tls", "fail"))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"payprobe: dns: {word} (0.25 s)"
+    assert lines[1] == f"payprobe: tls: {'fail' if lang == 'en' else '失败'} (0.25 s)"
+
+
+def test_progress_terminal_when_chinese_says_running_waiting_and_statuses_in_chinese():
+    from payprobe.cli.progress import TerminalProgress
+    out = _Tty()
+    progress = TerminalProgress(["dns", "tls", "clock"], out, colour=False, lang="zh")
+    progress.started("tls")
+    progress.finished(_result("dns", "warn"))
+    progress._draw()
+    progress.close()
+    text = out.getvalue()
+    assert "警告" in text and "运行中" in text and "等待中" in text
+    assert "running" not in text and "waiting" not in text and " warn " not in text
+    assert not re.search(r"\x1b\[3\dm", text)   # colour off: only cursor movement
+
+
+@pytest.mark.parametrize("env,kind,colour", [({}, "TerminalProgress", True),
+                                             ({"NO_COLOR": "1"}, "TerminalProgress", False),
+                                             ({"TERM": "dumb"}, "PlainProgress", False)])
+def test_make_progress_when_environment_says_so_drops_colour_or_redrawing(monkeypatch, env, kind, colour):
+    from payprobe.cli.progress import make_progress
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    progress = make_progress(["dns"], quiet=False, stream=_Tty(), lang="zh")
+    try:
+        assert type(progress).__name__ == kind
+        assert getattr(progress, "colour", False) is colour
+        assert progress.lang == "zh"
+    finally:
+        progress.close()
+    plain = make_progress(["dns"], quiet=False, stream=io.StringIO(), lang="zh")   # not a TTY
+    assert type(plain).__name__ == "PlainProgress"

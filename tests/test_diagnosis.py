@@ -99,7 +99,7 @@ def test_clock_wrong_with_not_yet_valid_is_the_clock_not_an_attack() -> None:
     causes, _ = run(checks)
     assert codes(causes) == ["clock_wrong"]
     assert causes[0]["severity"] == "fail" and causes[0]["confidence"] == "high"
-    assert "2.0 h behind" in causes[0]["explanation"]
+    assert "2 h behind" in causes[0]["explanation"]
     assert "not an attack" in causes[0]["explanation"]
 
 
@@ -254,7 +254,7 @@ def test_network_fine_says_so_and_lists_what_a_probe_cannot_see() -> None:
     for needle in ("实名认证", "daily limits", "restricted", "risk control", "outdated app"):
         assert needle in joined
     _, zh = run(checks, lang="zh")
-    assert "你的网络没有问题" in zh["verdict"] and any("实名认证" in s for s in zh["next_steps"])
+    assert "您的网络没有问题" in zh["verdict"] and any("实名认证" in s for s in zh["next_steps"])
 
 
 def test_network_not_called_fine_when_network_checks_did_not_run() -> None:

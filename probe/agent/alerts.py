@@ -30,6 +30,7 @@ from payprobe.engine import paths
 from payprobe.engine.errors import UsageError
 from payprobe.engine.files import private_dir, write_atomic
 from payprobe.host import is_termux
+from payprobe.reports import catalog
 from payprobe.reports.types import Report
 
 STATE_FILE = "alert-state.json"
@@ -41,18 +42,6 @@ NOTIFICATION_ID = "payprobe-status"
 WEBHOOK = http.Purpose("[alerts] webhook_url", carries_secret=True, secret_path=True)
 _STATE_MAX_BYTES = 64 * 1024
 SENT, FAILED, UNAVAILABLE = "sent", "failed", "unavailable"
-
-_TEXT = {
-    "en": {"problem": "payprobe: payments may fail ({status})",
-           "healthy": "payprobe: network back to healthy",
-           "healthy_body": "The payment paths look fine again.",
-           "no_cause": "Run `payprobe run` for details."},
-    "zh": {"problem": "payprobe：支付可能失败（{status}）",
-           "healthy": "payprobe：网络已恢复正常",
-           "healthy_body": "支付相关的网络路径已恢复正常。",
-           "no_cause": "运行 `payprobe run` 查看详情。"},
-}
-
 
 def state_class(report: Report) -> str | None:
     """'healthy', 'problem', or None when the run says nothing reliable."""
@@ -199,13 +188,17 @@ def _send(channel: str, settings: Any, report: Report, alerted_from: str | None,
 
 
 def _texts(report: Report) -> tuple[str, str]:
-    lang = "zh" if report.get("lang") == "zh" else "en"
-    t = _TEXT[lang]
+    """Title and body in the report's language, from the message catalog (the status too:
+    a Chinese notification says 异常, not "unhealthy")."""
+    lang = catalog.norm_lang(report.get("lang"))
     if state_class(report) == "healthy":
-        return t["healthy"], t["healthy_body"]
+        return catalog.ui("notify.healthy", lang), catalog.ui("notify.healthy_body", lang)
     titles = [str(c.get("title") or c.get("code")) for c in report.get("causes", [])]
-    body = "; ".join(titles[:3]) or t["no_cause"]
-    return t["problem"].format(status=report.get("status")), body
+    body = catalog.text("detail", "list_sep_outer", lang).join(titles[:3]) or catalog.ui("notify.no_cause", lang)
+    status = str(report.get("status"))
+    word = catalog.ui(f"status.{status}", lang)
+    # The report's headline says UNHEALTHY; inside a sentence it is a plain word.
+    return catalog.ui("notify.problem", lang, status=status if word == f"status.{status}" else word.lower()), body
 
 
 def notification_argv(report: Report, environ: dict[str, str] | None = None) -> list[str] | None:

@@ -14,6 +14,7 @@ from payprobe.engine.locale import resolve_lang
 from payprobe.reports import catalog
 from payprobe.reports.model import SCHEMA_PATH
 from payprobe.reports.render import FORMATS, render
+from payprobe.reports.wording import in_language
 
 
 def configure(name: str, parser: argparse.ArgumentParser) -> None:
@@ -36,8 +37,13 @@ def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Render a saved report; its words are made again in the language asked for
+    (``--lang``, else the report's own), from the codes and parameters it keeps."""
     report = saved.read_report(args.report)
     lang = resolve_lang(args.lang, report.get("lang"))
+    if args.lang and args.format == "json":
+        # JSON is the report itself: asked for another language, its text fields say it there.
+        report = in_language(report, lang)
     colour = args.format == "text" and terminal.use_colour(out)
     out.write(render(report, args.format, lang=lang, colour=colour))
     return ExitStatus.SUCCESS

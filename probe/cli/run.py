@@ -21,6 +21,7 @@ from payprobe.engine.results import RunResult
 from payprobe.engine.runner import Interrupted, Runner
 from payprobe.engine.secrets import redaction_salt
 from payprobe.host import HostInfo
+from payprobe.reports import catalog
 from payprobe.reports.pipeline import finish_report
 from payprobe.reports.render import FORMATS, render
 from payprobe.reports.types import Report
@@ -85,7 +86,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not selected:
         raise UsageError("no checks selected: --only/--skip leave nothing to run")
 
-    progress = make_progress([c.name for c in selected], quiet=args.quiet, stream=err)
+    progress = make_progress([c.name for c in selected], quiet=args.quiet, stream=err, lang=lang)
     host = hostmod.detect()
     runner = Runner(settings, host, options={"trigger": args.trigger, "bandwidth": bandwidth,
                                              "lang": lang, "data_dir": str(paths.data_dir())}, progress=progress)
@@ -132,7 +133,7 @@ def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, re
         out.write(text)
     out.flush()
     if saved_path and not args.quiet:
-        err.write(f"payprobe: report saved to {saved_path}\n")
+        err.write(f"payprobe: {catalog.ui('report_saved', lang, path=saved_path)}\n")
     if report["partial"]:
         return int(ExitStatus.INTERRUPTED)
     return int(ExitStatus.for_status(report["status"]))

@@ -126,10 +126,25 @@ def _urls(s: Settings, source: str) -> None:
             url(f"{source}: {key}", value, ("http", "https"))
 
 
+# A display name is a label on a phone screen, not a paragraph.
+MAX_DISPLAY_NAME_CHARS = 40
+
+
+def _display_names(s: Settings, source: str) -> None:
+    for i, e in enumerate(s.endpoints):
+        name = e.display_name_zh
+        where = f"{source}: endpoints[{i}].display_name_zh"
+        if len(name) > MAX_DISPLAY_NAME_CHARS:
+            raise ConfigError(f"{where}: expected at most {MAX_DISPLAY_NAME_CHARS} characters, got {len(name)}")
+        if name and (not name.strip() or not all(ch.isprintable() for ch in name)):
+            raise ConfigError(f"{where}: expected a printable name (no control characters), got {name!r}")
+
+
 def check_semantics(s: Settings, source: str) -> None:
     """Rules that span keys or need parsing; ConfigError naming file, key and value."""
     _resolvers(s, source)
     _urls(s, source)
+    _display_names(s, source)
     for i, server in enumerate(s.clock.ntp_servers):
         host_and_port(f"{source}: clock.ntp_servers[{i}]", server)
     for i, target in enumerate(s.tls.targets):

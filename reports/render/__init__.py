@@ -2,6 +2,9 @@
 
 ``render(report, fmt, lang=..., colour=...)`` dispatches by format name; the
 modules are imported lazily so that rendering JSON never loads the HTML code.
+The renderers for people (text, markdown, html) say the report's words in
+``lang`` (payprobe.reports.wording.in_language), whatever the run's language;
+JSON and Prometheus give the report as it is.
 """
 
 from __future__ import annotations

@@ -15,7 +15,17 @@ import json
 from typing import Any
 
 from payprobe.reports import catalog, units
-from payprobe.reports.types import Cause, CheckEntry, Report, Summary
+from payprobe.reports.phrase import Voice
+from payprobe.reports.types import Cause, CheckEntry, FindingEntry, Report, Summary
+from payprobe.reports.wording import (
+    MEASURED_LANG,
+    check_summary,
+    check_words,
+    finding_words,
+    in_language,
+    severity_tag,
+    voice_of,
+)
 
 PHASES = ("tcp_connect_seconds", "tls_handshake_seconds", "http_ttfb_seconds")
 _PHASE_COLOURS = {"tcp_connect_seconds": "#3b7dd8", "tls_handshake_seconds": "#8e5bd0",
@@ -122,44 +132,43 @@ def _chart(endpoint: str, phases: dict[str, dict[str, float]], scale_s: float, l
     return "".join(parts)
 
 
-def _charts(report: Report, lang: str) -> str:
+def _charts(report: Report, voice: Voice) -> str:
     series = latency_series(report)
     if not series:
         return ""
     # One scale for all endpoints so that bars compare across charts.
     scale_s = max((v for ph in series.values() for st in ph.values() for v in st.values()), default=0.0)
     scale_s = max(scale_s, 0.001)
+    lang = voice.lang
     out = [f"<h2>{esc(catalog.ui('latency', lang))}</h2>",
            f'<p class="meta">{esc(catalog.ui("latency_note", lang))} · 0–{scale_s * 1000:.0f} ms</p>']
     for endpoint in sorted(series):
-        out.append(f'<div class="card"><h3>{esc(endpoint)}</h3>{_chart(endpoint, series[endpoint], scale_s, lang)}'
+        shown = voice.endpoint(endpoint)
+        out.append(f'<div class="card"><h3>{esc(shown)}</h3>{_chart(shown, series[endpoint], scale_s, lang)}'
                    f"</div>")
     return "\n".join(out)
 
 
-def _check_section(check: CheckEntry, lang: str) -> str:
+def _check_section(check: CheckEntry, voice: Voice) -> str:
+    lang = voice.lang
     st = str(check.get("status", "?"))
     label = catalog.ui("check_status." + st, lang)
     open_attr = " open" if st in ("fail", "error") else ""
-    out = [f"<details{open_attr}><summary>{esc(check.get('name', '?'))} {_badge(label, st)} "
-           f'<span class="meta">{float(check.get("duration_s") or 0):.2f} s</span></summary>']
-    if check.get("summary"):
-        out.append(f"<p>{esc(check['summary'])}</p>")
+    name = str(check.get("name", "?"))
+    words = check_words(name, voice)
+    shown = esc(name) if words == name else f"{esc(words)} <code>{esc(name)}</code>"
+    out = [f"<details{open_attr}><summary>{shown} "
+           f'{_badge(label, st)} <span class="meta">{float(check.get("duration_s") or 0):.2f} s</span></summary>']
+    summary = check_summary(check, voice)
+    if summary:
+        out.append(f"<p>{esc(summary)}</p>")
     if check.get("error"):
-        out.append(f"<p>{esc(catalog.ui('error', lang))}: <code>{esc(check['error'])}</code></p>")
+        out.append(f"<p>{esc(catalog.ui('error', lang))}{esc(catalog.ui('colon', lang))}"
+                   f"<code>{esc(check['error'])}</code></p>")
     findings = check.get("findings") or []
     if findings:
         out.append(f"<h4>{esc(catalog.ui('findings', lang))}</h4><ul>")
-        for f in findings:
-            sev = str(f.get("severity", ""))
-            target = f" ({esc(f['target'])})" if f.get("target") else ""
-            data = ""
-            if f.get("data"):
-                data = f"<pre>{esc(json.dumps(f['data'], ensure_ascii=False, sort_keys=True))}</pre>"
-            title = catalog.finding_title(str(f.get("code", "")), lang)
-            title = f" <strong>{esc(title)}</strong>" if title else ""
-            out.append(f'<li><span class="sev-{esc(sev)}">{esc(sev)}</span> <code>{esc(f.get("code", ""))}</code>'
-                       f"{title}{target}: {esc(f.get('message', ''))}{data}</li>")
+        out += [_finding_item(f, voice) for f in findings]
         out.append("</ul>")
     metrics = check.get("metrics") or []
     if metrics:
@@ -178,6 +187,22 @@ def _check_section(check: CheckEntry, lang: str) -> str:
     return "\n".join(out)
 
 
+def _finding_item(f: FindingEntry, voice: Voice) -> str:
+    """One finding: its words for people, then what was measured (the check's own
+    message, in English, when the words are in another language) and its data."""
+    sev = str(f.get("severity", ""))
+    words = finding_words(f, voice)
+    target = esc(catalog.after_word("aside", voice.lang, text=words.target)) if words.target else ""
+    measured = [str(f.get("message", ""))] if voice.lang != MEASURED_LANG and f.get("message") else []
+    if f.get("data"):
+        measured.append(json.dumps(f["data"], ensure_ascii=False, sort_keys=True))
+    data = f"<pre>{esc(chr(10).join(measured))}</pre>" if measured else ""
+    title = f" <strong>{esc(words.title)}</strong>" if words.title else ""
+    return (f'<li><span class="sev-{esc(sev)}">{esc(severity_tag(sev, voice.lang))}</span> '
+            f'<code>{esc(f.get("code", ""))}</code>{title}{target}{esc(catalog.ui("colon", voice.lang))}'
+            f"{esc(words.text)}{data}</li>")
+
+
 def _breakable(name: str) -> str:
     """A metric name that a narrow screen may break after an underscore, never mid-word."""
     return "_<wbr>".join(esc(part) for part in name.split("_"))
@@ -185,6 +210,8 @@ def _breakable(name: str) -> str:
 
 def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     lang = catalog.norm_lang(lang)
+    report = in_language(report, lang)
+    voice = voice_of(report, lang)
     status = str(report.get("status", "unknown"))
     summary = report.get("summary") or {}
     title = esc(catalog.ui("title", lang))
@@ -195,13 +222,13 @@ def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
         body.append(f'<p class="verdict">{esc(summary["verdict"])}</p>')
     body += _causes(report.get("causes") or [], lang)
     body += _advice(summary, lang)
-    charts = _charts(report, lang)
+    charts = _charts(report, voice)
     if charts:
         body.append(charts)
     checks = report.get("checks") or []
     if checks:
         body.append(f"<h2>{esc(catalog.ui('checks', lang))}</h2>")
-        body += [_check_section(c, lang) for c in checks]
+        body += [_check_section(c, voice) for c in checks]
     body.append(_footer(report, lang))
     return _page(body, f"{title}: {esc(catalog.ui('status.' + status, lang))}", lang)
 
@@ -214,7 +241,7 @@ def _causes(causes: list[Cause], lang: str) -> list[str]:
         sev = str(cause.get("severity", ""))
         conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
         card = [f'<div class="card"><h3>{i}. {esc(cause.get("title") or cause.get("code"))}</h3>',
-                f'<p class="meta"><span class="sev-{esc(sev)}">{esc(catalog.ui("severity." + sev, lang))}</span>'
+                f'<p class="meta"><span class="sev-{esc(sev)}">{esc(severity_tag(sev, lang))}</span>'
                 f' · {esc(conf)} · <code>{esc(cause.get("code", ""))}</code></p>']
         if cause.get("explanation"):
             card.append(f"<p>{esc(cause['explanation'])}</p>")
@@ -222,8 +249,8 @@ def _causes(causes: list[Cause], lang: str) -> list[str]:
             card.append(f"<strong>{esc(catalog.ui('remedies', lang))}</strong><ol>"
                         + "".join(f"<li>{esc(r)}</li>" for r in cause["remedies"]) + "</ol>")
         if cause.get("findings"):
-            card.append(f'<p class="meta">{esc(catalog.ui("findings", lang))}: '
-                        + ", ".join(f"<code>{esc(f)}</code>" for f in cause["findings"]) + "</p>")
+            card.append(f'<p class="meta">{esc(catalog.ui("findings", lang))}{esc(catalog.ui("colon", lang))}'
+                        + catalog.join([f"<code>{esc(f)}</code>" for f in cause["findings"]], lang) + "</p>")
         card.append("</div>")
         body.append("".join(card))
     return body

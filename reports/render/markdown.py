@@ -14,7 +14,16 @@ import re
 from typing import Any
 
 from payprobe.reports import catalog
+from payprobe.reports.phrase import Voice
 from payprobe.reports.types import Cause, CheckEntry, Report, Summary
+from payprobe.reports.wording import (
+    check_summary,
+    check_words,
+    finding_words,
+    in_language,
+    severity_tag,
+    voice_of,
+)
 
 # Inline specials; '(' ')' '!' only act after '[' or ']', which are escaped.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
@@ -43,9 +52,12 @@ def code(value: Any) -> str:
 
 def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     lang = catalog.norm_lang(lang)
+    report = in_language(report, lang)
+    voice = voice_of(report, lang)
     out: list[str] = []
     status = str(report.get("status", "unknown"))
-    out.append(f"# {esc(catalog.ui('title', lang))}: {esc(catalog.ui('status.' + status, lang))}")
+    out.append(f"# {esc(catalog.ui('title', lang))}{_colon(lang)}"
+               f"{esc(catalog.ui('status.' + status, lang))}")
     out.append("")
     if report.get("partial"):
         out += [f"> **{esc(catalog.ui('partial', lang))}**", ""]
@@ -55,9 +67,9 @@ def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     out += _causes(report.get("causes") or [], lang)
     out += _advice(summary, lang)
     checks = report.get("checks") or []
-    out += _check_table(checks, lang)
+    out += _check_table(checks, voice)
     for c in checks:
-        out += _check_details(c, lang)
+        out += _check_details(c, voice)
     out += _footer(report, lang)
     return "\n".join(out) + "\n"
 
@@ -68,21 +80,23 @@ def _causes(causes: list[Cause], lang: str) -> list[str]:
         out += [esc(catalog.ui("no_causes", lang)), ""]
     for i, cause in enumerate(causes, 1):
         conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
-        severity = catalog.ui("severity." + str(cause.get("severity")), lang)
+        severity = severity_tag(str(cause.get("severity")), lang)
         out.append(f"### {i}\\. {esc(cause.get('title') or cause.get('code'))}")
         out.append("")
+        target = catalog.provider_name(str(cause.get("target") or ""), lang)
         out.append(f"{code(cause.get('code'))} · {esc(severity)} · {esc(conf)}"
-                   + (f" · {esc(cause['target'])}" if cause.get("target") else ""))
+                   + (f" · {esc(target)}" if target else ""))
         out.append("")
         if cause.get("explanation"):
             out += [esc(cause["explanation"]), ""]
         if cause.get("remedies"):
-            out.append(f"**{esc(catalog.ui('remedies', lang))}:**")
+            out.append(f"**{esc(catalog.ui('remedies', lang))}{esc(catalog.ui('colon', lang).strip())}**")
             out.append("")
             out += [f"- {esc(r)}" for r in cause["remedies"]]
             out.append("")
         if cause.get("findings"):
-            out += [f"{esc(catalog.ui('findings', lang))}: " + ", ".join(code(f) for f in cause["findings"]), ""]
+            out += [f"{esc(catalog.ui('findings', lang))}{_colon(lang)}"
+                    + catalog.join([code(f) for f in cause["findings"]], lang), ""]
     return out
 
 
@@ -102,35 +116,52 @@ def _advice(summary: Summary, lang: str) -> list[str]:
     return out
 
 
-def _check_table(checks: list[CheckEntry], lang: str) -> list[str]:
+def _colon(lang: str) -> str:
+    # Our own punctuation, never escaped: esc() would fold its trailing space away.
+    return catalog.ui("colon", lang)
+
+
+def _check_name(name: str, voice: Voice) -> str:
+    """The check's name; in another language its words first (域名解析 `dns`)."""
+    words = check_words(name, voice)
+    return esc(name) if words == name else f"{esc(words)} {code(name)}"
+
+
+def _check_table(checks: list[CheckEntry], voice: Voice) -> list[str]:
     if not checks:
         return []
+    lang = voice.lang
     headings = [esc(catalog.ui(key, lang)) for key in ("check", "status", "duration", "summary")]
     out = [f"## {esc(catalog.ui('checks', lang))}", "",
            "| " + " | ".join(headings) + " |",
            "|---|---|---:|---|"]
     for c in checks:
         st = str(c.get("status", "?"))
-        out.append(f"| {esc(c.get('name', '?'))} | {esc(catalog.ui('check_status.' + st, lang))} | "
-                   f"{float(c.get('duration_s') or 0):.2f} s | {esc(c.get('summary', ''))} |")
+        out.append(f"| {_check_name(str(c.get('name', '?')), voice)} | "
+                   f"{esc(catalog.ui('check_status.' + st, lang))} | "
+                   f"{float(c.get('duration_s') or 0):.2f} s | {esc(check_summary(c, voice))} |")
     out.append("")
     return out
 
 
-def _check_details(c: CheckEntry, lang: str) -> list[str]:
+def _check_details(c: CheckEntry, voice: Voice) -> list[str]:
     """A check's error and findings, under its own heading (nothing when it has neither)."""
     findings = c.get("findings") or []
     if not findings and not c.get("error"):
         return []
-    out = [f"### {esc(c.get('name', '?'))}", ""]
+    lang = voice.lang
+    colon = _colon(lang)
+    out = [f"### {_check_name(str(c.get('name', '?')), voice)}", ""]
     if c.get("error"):
-        out += [f"{esc(catalog.ui('error', lang))}: {code(c['error'])}", ""]
+        out += [f"{esc(catalog.ui('error', lang))}{colon}{code(c['error'])}", ""]
     for f in findings:
-        target = f" ({esc(f['target'])})" if f.get("target") else ""
-        title = catalog.finding_title(str(f.get("code", "")), lang)
-        title = f" {esc(title)}" if title else ""
-        out.append(f"- **{esc(f.get('severity', ''))}** {code(f.get('code', ''))}{title}{target}: "
-                   f"{esc(f.get('message', ''))}")
+        words = finding_words(f, voice)
+        aside = catalog.after_word("aside", lang, text=words.target) if words.target else ""
+        # esc() folds white space: the space before an English bracket is put back.
+        target = (" " if aside.startswith(" ") else "") + esc(aside)
+        title = f" {esc(words.title)}" if words.title else ""
+        out.append(f"- **{esc(severity_tag(str(f.get('severity', '')), lang))}** {code(f.get('code', ''))}"
+                   f"{title}{target}{colon}{esc(words.text)}")
     out.append("")
     return out
 

@@ -4,15 +4,27 @@ remedies, what the report rules out, then a compact table per check.
 Everything that came from the report may hold bytes from the network (a DNS
 answer, a server's reason phrase, an issuer name): it is shown inert, with
 control characters (terminal escape sequences included) spelled out as \\xNN.
-Colour only when the caller says the stream is a TTY.
+Colour only when the caller says the stream is a TTY. The words are made in
+the language asked for (payprobe.reports.wording), whatever the run's.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from payprobe.reports import catalog
+from payprobe.reports.phrase import Voice
 from payprobe.reports.types import Cause, CheckEntry, FindingEntry, Report, Summary
+from payprobe.reports.wording import (
+    MEASURED_LANG,
+    check_summary,
+    check_words,
+    finding_words,
+    in_language,
+    severity_tag,
+    voice_of,
+)
 
 _COLOURS = {"healthy": "32", "ok": "32", "degraded": "33", "warn": "33", "unhealthy": "31",
             "fail": "31", "error": "35", "timeout": "35", "unknown": "35", "skipped": "2",
@@ -32,13 +44,24 @@ def _safe(text: Any) -> str:
                    else f"\\u{ord(ch):04x}" for ch in str(text))
 
 
+def _width(text: str) -> int:
+    """Columns on a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - _width(text))
+
+
 def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     lang = catalog.norm_lang(lang)
+    report = in_language(report, lang)
+    voice = voice_of(report, lang)
     lines = _head(report, lang, colour)
     summary = report.get("summary") or {}
     lines += _causes(report.get("causes") or [], lang, colour)
     lines += _advice(summary, lang, colour)
-    lines += _checks(report.get("checks") or [], lang, colour)
+    lines += _checks(report.get("checks") or [], voice, colour)
     lines.append("")
     run_id = _safe(report.get("run_id", ""))
     lines.append(_c(f"{catalog.ui('run', lang)} {run_id} · {_safe(report.get('started_at', ''))} · "
@@ -50,9 +73,9 @@ def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
 def _head(report: Report, lang: str, colour: bool) -> list[str]:
     status = str(report.get("status", "unknown"))
     label = catalog.ui("status." + status, lang) if status in _COLOURS else _safe(status)
-    head = f"payprobe: {_c(label, status, colour)}"
+    head = f"payprobe{catalog.ui('colon', lang)}{_c(label, status, colour)}"
     if report.get("partial"):
-        head += f"  ({catalog.ui('partial', lang)})"
+        head += catalog.after_word("aside", lang, text=catalog.ui("partial", lang))
     lines = [head]
     summary = report.get("summary") or {}
     if summary.get("verdict"):
@@ -67,13 +90,14 @@ def _causes(causes: list[Cause], lang: str, colour: bool) -> list[str]:
     for i, cause in enumerate(causes, 1):
         sev = str(cause.get("severity", ""))
         conf = catalog.ui(f"confidence.{cause.get('confidence')}", lang)
-        lines.append(f" {i}. {_safe(cause.get('title') or cause.get('code'))}  "
-                     f"[{_c(_safe(catalog.ui('severity.' + sev, lang)), sev, colour)}, {_safe(conf)}]")
+        tags = catalog.after_word("cause_tags", lang, severity=_c(_safe(severity_tag(sev, lang)), sev, colour),
+                                  confidence=_safe(conf))
+        lines.append(f" {i}. {_safe(cause.get('title') or cause.get('code'))}{tags}")
         if cause.get("explanation"):
             lines.append(f"    {_safe(cause['explanation'])}")
         remedies = cause.get("remedies") or []
         if remedies:
-            lines.append(f"    {catalog.ui('remedies', lang)}:")
+            lines.append(f"    {catalog.ui('remedies', lang)}{catalog.ui('colon', lang).rstrip()}")
             lines += [f"      - {_safe(r)}" for r in remedies]
     return lines
 
@@ -90,36 +114,41 @@ def _advice(summary: Summary, lang: str, colour: bool) -> list[str]:
     return lines
 
 
-def _checks(checks: list[CheckEntry], lang: str, colour: bool) -> list[str]:
+def _checks(checks: list[CheckEntry], voice: Voice, colour: bool) -> list[str]:
     """A compact table: one line per check, its warn/fail findings under it."""
     if not checks:
         return []
+    lang = voice.lang
     lines = ["", _c(catalog.ui("checks", lang), "bold", colour)]
-    width = max(12, *(len(_safe(c.get("name", "?"))) for c in checks))
-    for check in checks:
+    labels = [_safe(check_words(str(c.get("name", "?")), voice)) for c in checks]
+    width = max(12, *(_width(label) for label in labels))
+    statuses = [catalog.ui(f"check_status.{c.get('status')}", lang) if c.get("status") in _COLOURS
+                else _safe(c.get("status", "?")) for c in checks]
+    status_width = max(8, *(_width(label) for label in statuses))
+    for check, name, label in zip(checks, labels, statuses, strict=True):
         st = str(check.get("status", "?"))
-        label = catalog.ui(f"check_status.{st}", lang) if st in _COLOURS else _safe(st)
-        pad = max(0, 8 - len(label)) if lang == "en" else max(0, 4 - len(label)) * 2
         duration = check.get("duration_s") or 0
-        line = (f"  {_safe(check.get('name', '?')):<{width}} {_c(label, st, colour)}{' ' * pad} "
-                f"{float(duration):6.2f} s  {_safe(check.get('summary', ''))}")
-        if check.get("error"):
-            line += f"  ({catalog.ui('error', lang)}: {_safe(check['error'])})"
+        line = (f"  {_pad(name, width)} {_c(label, st, colour)}{' ' * (status_width - _width(label))} "
+                f"{float(duration):6.2f} s  {_safe(check_summary(check, voice))}")
+        if check.get("error") and not (st == "error" and lang != MEASURED_LANG):
+            # (In another language the summary line already names the error.)
+            line += "  " + catalog.ui("error_note", lang, error=_safe(check["error"]))
         lines.append(line.rstrip())
-        lines += _findings(check.get("findings") or [], lang, colour)
+        lines += _findings(check.get("findings") or [], voice, colour)
     return lines
 
 
-def _findings(findings: list[FindingEntry], lang: str, colour: bool) -> list[str]:
+def _findings(findings: list[FindingEntry], voice: Voice, colour: bool) -> list[str]:
     shown = [f for f in findings if f.get("severity") != "info"]
     lines = []
+    colon = catalog.ui("colon", voice.lang)
     for f in shown[:_MAX_FINDINGS]:
         sev = str(f.get("severity", ""))
-        target = f" [{_safe(f['target'])}]" if f.get("target") else ""
-        title = catalog.finding_title(str(f.get("code", "")), lang)
-        title = f" {_safe(title)}" if title else ""
-        lines.append(f"      {_c(_safe(sev), sev, colour)} {_safe(f.get('code'))}{title}{target}: "
-                     f"{_safe(f.get('message', ''))}")
+        words = finding_words(f, voice)
+        target = catalog.after_word("target_tag", voice.lang, text=_safe(words.target)) if words.target else ""
+        title = f" {_safe(words.title)}" if words.title else ""
+        lines.append(f"      {_c(_safe(severity_tag(sev, voice.lang)), sev, colour)} {_safe(f.get('code'))}"
+                     f"{title}{target}{colon}{_safe(words.text)}")
     if len(shown) > _MAX_FINDINGS:
         lines.append(f"      ... +{len(shown) - _MAX_FINDINGS}")
     return lines
