@@ -41,11 +41,13 @@ TAIL_MARGIN_S = 0.4
 
 @dataclass(frozen=True)
 class PhaseResult:
-    """One direction's rate and bytes; capped: the byte cap ended it."""
+    """One direction's rate and bytes; capped: the byte cap ended it; attempted: the
+    transfer started (an upload given up at the deadline moved data nobody counted)."""
 
     bits_per_second: float = 0.0
     bytes_moved: int = 0
     capped: bool = False
+    attempted: bool = False
 
 
 def estimated_download_bytes(side: int) -> int:
@@ -133,7 +135,7 @@ def measure_download(ctx: CheckContext[BandwidthConfig], st: Any, stop: Stop, me
     own_rate = meter.rate_bps()
     download_bps = own_rate if own_rate is not None else (st_download or 0.0)
     received = meter.phase_bytes if st_download is None else int(st.results.bytes_received)
-    return PhaseResult(download_bps, received, capped)
+    return PhaseResult(download_bps, received, capped, attempted=True)
 
 
 def measure_upload(ctx: CheckContext[BandwidthConfig], st: Any, stop: Stop, meter: Meter) -> PhaseResult:
@@ -152,5 +154,5 @@ def measure_upload(ctx: CheckContext[BandwidthConfig], st: Any, stop: Stop, mete
         callback=_progress(ctx, "upload"), pre_allocate=True,
         threads=min(st.config["threads"]["upload"], 4))))
     if st_upload is None:
-        return PhaseResult()
-    return PhaseResult(st_upload, int(st.results.bytes_sent))
+        return PhaseResult(attempted=True)
+    return PhaseResult(st_upload, int(st.results.bytes_sent), attempted=True)

@@ -9,7 +9,14 @@ deadline (the runner gives it its own budget, after the other checks).
 ``_bandwidth_driver``      speedtest-cli as a library, up to a chosen server
 ``_bandwidth_phases``      the download and upload phases, planned to the cap
 ``_bandwidth_meter``       the bounds: bytes read, stop event, socket reaper
+``_responsiveness_probe``  round trips to the endpoints, idle and under load
+``_responsiveness``        RPM, the bufferbloat grade, ``net.bufferbloat``
 =========================  ==================================================
+
+While the link is loaded, latency to the payment endpoints is measured beside
+the load and compared with the same measured idle just before it: a queue that
+fills under load (bufferbloat) makes payments time out on a link whose speed
+looks fine.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
 from payprobe.checks._bandwidth_driver import Unavailable, connect, explain, import_speedtest
 from payprobe.checks._bandwidth_meter import Meter, Reaper, Stop
 from payprobe.checks._bandwidth_phases import PhaseResult, measure_download, measure_upload
+from payprobe.checks._responsiveness import Judgement
+from payprobe.checks._responsiveness_probe import Responsiveness
 from payprobe.settings import BandwidthConfig
 
 
@@ -68,11 +77,28 @@ class BandwidthCheck:
             err = exc if isinstance(exc, Unavailable) else explain(exc, where)
             return self._unavailable(str(err), err.failure, mini)
 
-        download = measure_download(ctx, st, stop, meter)
-        upload = measure_upload(ctx, st, stop, meter)
+        responsiveness = Responsiveness(ctx, threshold_ms=ctx.config.bufferbloat_ms)
+        responsiveness.before_load(list(ctx.settings.endpoints))
+        with responsiveness.during("download"):
+            download = measure_download(ctx, st, stop, meter)
+        with responsiveness.during("upload"):
+            upload = measure_upload(ctx, st, stop, meter)
+        # Loaded: the phase moved data over a link that carried the download (a
+        # link that died meanwhile would time every probe out, which is no queue).
+        carried = download.bytes_moved > 0
+        judged = responsiveness.judge({"download": carried, "upload": carried and upload.attempted})
         # The meter counts what was read (config, pages, downloads); uploads are what was sent.
-        return self._result(ctx, best, mini, ping_s, download, upload,
-                            meter.total + upload.bytes_moved)
+        out = self._result(ctx, best, mini, ping_s, download, upload, meter.total + upload.bytes_moved)
+        return self._with_responsiveness(out, judged)
+
+    @staticmethod
+    def _with_responsiveness(out: Outcome, judged: Judgement) -> Outcome:
+        out.metrics += judged.metrics
+        out.findings += judged.findings
+        out.evidence.append(judged.evidence)
+        if judged.summary:
+            out.summary += "; " + judged.summary
+        return out
 
     # ------------------------------------------------------------ results
 
@@ -113,7 +139,8 @@ class BandwidthCheck:
                 data={"download_bps": download_bps, "upload_bps": upload_bps if sent else None,
                       "failure": None, "low_download_bps": cfg.low_download_bps,
                       "low_upload_bps": cfg.low_upload_bps}))
-        up = _mbit(upload_bps) if sent else "not measured (no time or data left)"
+        up = (_mbit(upload_bps) if sent else "not measured (it did not finish before the deadline)"
+              if upload.attempted else "not measured (no time or data left)")
         out.summary = (f"download {_mbit(download_bps)}, upload {up}, ping {ping_s * 1000:.0f} ms "
                        f"via {'the Speedtest Mini server' if mini else 'speedtest.net'} "
                        f"(used {total / 1e6:.1f} MB of a {cfg.max_bytes / 1e6:.0f} MB cap)")

@@ -6,14 +6,13 @@ import http.server
 import io
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from payprobe.api import Blackboard, CheckContext
+from payprobe.api import CheckContext
 from payprobe.checks import _bandwidth_meter as meter_mod
 from payprobe.checks._bandwidth_meter import Meter, Stop
 from payprobe.checks._bandwidth_phases import plan_download, plan_upload, run_bounded
@@ -22,6 +21,9 @@ from payprobe.engine import config
 from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
 from payprobe.host import detect
+
+from tests.helpers import make_ctx
+from tests.servers import closed_port
 
 pytest.importorskip("speedtest")
 
@@ -93,16 +95,22 @@ def mini_server() -> Iterator[Any]:
         s.server_close()
 
 
-def make_ctx(bandwidth: dict[str, Any], *, budget_s: float = 20.0,
-             options: dict[str, Any] | None = None) -> CheckContext:
-    settings = config.load(overrides={"bandwidth": bandwidth})
-    return CheckContext(name="bandwidth", config=settings.bandwidth, settings=settings,
-                        deadline=time.monotonic() + budget_s, cancelled=threading.Event(),
-                        shared=Blackboard(), host=detect(), options=options or {})
+def bandwidth_ctx(bandwidth: dict[str, Any] | None = None, *, budget_s: float = 20.0,
+                  options: dict[str, Any] | None = None,
+                  endpoints: list[dict[str, Any]] | None = None) -> CheckContext[Any]:
+    # No endpoints unless a test gives some: the defaults are on the internet,
+    # and the responsiveness probes would go there.
+    settings = config.load(overrides={"bandwidth": bandwidth or {}, "endpoints": endpoints or []})
+    return make_ctx(settings.bandwidth, settings=settings, deadline_s=budget_s, options=options)
 
 
 def metric(outcome: Any, name: str) -> float:
     return next(m.value for m in outcome.metrics if m.name == name)
+
+
+def metric_labelled(outcome: Any, name: str, **labels: str) -> float:
+    (value,) = [m.value for m in outcome.metrics if m.name == name and dict(m.labels) == labels]
+    return float(value)
 
 
 # ---------------------------------------------------------------- planning
@@ -126,7 +134,7 @@ def test_plan_upload_keeps_the_total_under_the_budget():
 def test_bandwidth_against_a_mini_server_measures_both_ways_within_the_cap(mini_server):
     srv = mini_server()
     steps: list[tuple[str, int, int]] = []
-    ctx = make_ctx({"mini_server": srv.url, "max_bytes": 3_000_000,
+    ctx = bandwidth_ctx({"mini_server": srv.url, "max_bytes": 3_000_000,
                     "low_download_bps": 0.0, "low_upload_bps": 0.0},
                    options={"progress_callback": lambda *a: steps.append(a)})
     stdout = io.StringIO()
@@ -147,9 +155,36 @@ def test_bandwidth_against_a_mini_server_measures_both_ways_within_the_cap(mini_
     assert "Speedtest Mini" in outcome.summary and "MB" in outcome.summary
 
 
+def test_bandwidth_with_an_endpoint_measures_its_round_trip_idle_and_under_load(mini_server):
+    srv = mini_server()
+    port = srv.server_address[1]
+    ctx = bandwidth_ctx({"mini_server": srv.url, "max_bytes": 2_000_000,
+                         "low_download_bps": 0.0, "low_upload_bps": 0.0},
+                        endpoints=[{"name": "Local Pay", "url": f"http://127.0.0.1:{port}/pay"}])
+    outcome = BandwidthCheck().run(ctx)
+    (resp,) = [e for e in outcome.evidence if e["what"] == "responsiveness"]
+    assert resp["targets"] == ["Local Pay"] and resp["unreachable"] == []
+    idle = next(p for p in resp["phases"] if p["phase"] == "idle")
+    assert idle["answered"] >= 3 and idle["errors"] == 0 and idle["tls_ms"] is None
+    assert metric_labelled(outcome, "responsiveness_rpm", phase="idle") == pytest.approx(
+        60_000 / idle["rtt_ms"], rel=0.01)
+    # An unshaped loopback link builds no queue worth a finding.
+    assert "net.bufferbloat" not in {f.code for f in outcome.findings}
+    assert outcome.resolved_status() == "ok", outcome.summary
+
+
+def test_bandwidth_without_endpoints_says_why_responsiveness_was_not_measured(mini_server):
+    srv = mini_server()
+    outcome = BandwidthCheck().run(bandwidth_ctx({"mini_server": srv.url, "max_bytes": 1_000_000,
+                                                  "low_download_bps": 0.0, "low_upload_bps": 0.0}))
+    (resp,) = [e for e in outcome.evidence if e["what"] == "responsiveness"]
+    assert resp["measured"] is False and resp["reason"] == "no endpoints are configured"
+    assert not [m for m in outcome.metrics if m.name == "responsiveness_rpm"]
+
+
 def test_bandwidth_below_the_thresholds_is_low(mini_server):
     srv = mini_server()
-    ctx = make_ctx({"mini_server": srv.url, "max_bytes": 1_000_000,
+    ctx = bandwidth_ctx({"mini_server": srv.url, "max_bytes": 1_000_000,
                     "low_download_bps": 1e13, "low_upload_bps": 1e13})
     outcome = BandwidthCheck().run(ctx)
     low = [f for f in outcome.findings if f.code == "bandwidth.low"]
@@ -160,7 +195,7 @@ def test_bandwidth_below_the_thresholds_is_low(mini_server):
 
 def test_bandwidth_when_the_mini_server_answers_403_is_unavailable_in_one_sentence(mini_server):
     srv = mini_server("403")
-    outcome = BandwidthCheck().run(make_ctx({"mini_server": srv.url}))
+    outcome = BandwidthCheck().run(bandwidth_ctx({"mini_server": srv.url}))
     assert outcome.resolved_status() == "error" and outcome.error == "http_status_4xx"
     (finding,) = outcome.findings
     assert finding.code == "bandwidth.unavailable"
@@ -169,12 +204,7 @@ def test_bandwidth_when_the_mini_server_answers_403_is_unavailable_in_one_senten
 
 
 def test_bandwidth_when_the_mini_server_is_down_is_unavailable_and_classified():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    outcome = BandwidthCheck().run(make_ctx({"mini_server": f"http://127.0.0.1:{port}/mini"}))
+    outcome = BandwidthCheck().run(bandwidth_ctx({"mini_server": f"http://127.0.0.1:{closed_port()}/mini"}))
     assert outcome.findings[0].code == "bandwidth.unavailable"
     assert outcome.findings[0].data["failure"] == "connection_refused"
 
@@ -193,7 +223,7 @@ def test_bandwidth_when_speedtest_net_answers_403_is_unavailable(mini_server, mo
         return real(url, *a, **{**k, "secure": False})
 
     monkeypatch.setattr(speedtest, "build_request", local)
-    outcome = BandwidthCheck().run(make_ctx({"mini_server": ""}))
+    outcome = BandwidthCheck().run(bandwidth_ctx({"mini_server": ""}))
     assert srv.paths == ["/speedtest-config.php"]
     (finding,) = outcome.findings
     assert finding.code == "bandwidth.unavailable" and finding.target == "speedtest.net"
@@ -202,13 +232,14 @@ def test_bandwidth_when_speedtest_net_answers_403_is_unavailable(mini_server, mo
 
 
 def test_bandwidth_with_a_zero_cap_is_skipped():
-    outcome = BandwidthCheck().run(make_ctx({"mini_server": "http://127.0.0.1:9/mini", "max_bytes": 0}))
+    outcome = BandwidthCheck().run(bandwidth_ctx({"mini_server": "http://127.0.0.1:9/mini", "max_bytes": 0}))
     assert outcome.resolved_status() == "skipped"
 
 
 def test_bandwidth_through_the_runner_runs_last_and_serializes(mini_server):
     srv = mini_server()
-    settings = config.load(overrides={"bandwidth": {"mini_server": srv.url, "max_bytes": 1_000_000,
+    settings = config.load(overrides={"endpoints": [],
+                                      "bandwidth": {"mini_server": srv.url, "max_bytes": 1_000_000,
                                                     "low_download_bps": 0.0, "low_upload_bps": 0.0,
                                                     "timeout_s": 15.0}})
     check = LoadedCheck(name="bandwidth", target="payprobe.checks.bandwidth:BandwidthCheck", cls=BandwidthCheck)
@@ -223,20 +254,13 @@ def test_bandwidth_through_the_runner_runs_last_and_serializes(mini_server):
 # ---------------------------------------------------------------- found in the lab
 
 
-def _ctx(budget_s: float) -> CheckContext:
-    settings = config.load()
-    return CheckContext(name="bandwidth", config=settings.bandwidth, settings=settings,
-                        deadline=time.monotonic() + budget_s, cancelled=threading.Event(),
-                        shared=Blackboard(), host=detect(), options={})
-
-
 def test_meter_rate_counts_reads_within_the_phase_after_the_first(monkeypatch):
     # At 1.5 Mbit/s speedtest-cli's own figure was 0.6 of the tbf rate: it divides
     # by the time until its last thread ended, blocked in a request opened just
     # before the phase ended. The meter's rate uses only reads inside the phase.
     import types
 
-    stop = Stop(_ctx(30.0))
+    stop = Stop(bandwidth_ctx(budget_s=30.0))
     clock = iter([100.0,                       # start_phase
                   100.5, 101.0, 101.5, 102.0,  # four reads inside a 3 s phase
                   104.0])                      # one read after it: not counted
@@ -251,7 +275,7 @@ def test_meter_rate_counts_reads_within_the_phase_after_the_first(monkeypatch):
 
 
 def test_meter_rate_without_enough_reads_is_none():
-    meter = Meter(Stop(_ctx(30.0)))
+    meter = Meter(Stop(bandwidth_ctx(budget_s=30.0)))
     meter.start_phase(float("inf"), 3.0)
     assert meter.rate_bps() is None
     meter.add(1000)
@@ -259,7 +283,7 @@ def test_meter_rate_without_enough_reads_is_none():
 
 
 def test_bounded_phase_when_it_outlives_the_deadline_gives_up_and_stops():
-    ctx = _ctx(0.6)
+    ctx = bandwidth_ctx(budget_s=0.6)
     stop = Stop(ctx)
     release = threading.Event()
     # None, not the work's own answer: it gave up on the work while it still ran.
@@ -267,7 +291,7 @@ def test_bounded_phase_when_it_outlives_the_deadline_gives_up_and_stops():
     assert not release.is_set()
     assert stop.phase.is_set()
     release.set()
-    assert run_bounded(_ctx(5.0), stop, lambda: 42.0) == 42.0
+    assert run_bounded(bandwidth_ctx(budget_s=5.0), stop, lambda: 42.0) == 42.0
 
 
 def test_importing_speedtest_leaves_stdout_and_stderr_open():

@@ -89,6 +89,11 @@ class FaultMixin(LabCore):
         download share a radio link.
         """
         bytes_per_s = bits_per_second / 8.0
+        # A radio link's packets are 1500 bytes, not loopback's 64 KiB: with big
+        # packets one small probe packet in the queue pushes a whole 64 KiB
+        # segment into a drop, and the measured rate falls below the limit.
+        old_mtu = self.exec(["cat", f"/sys/class/net/{dev}/mtu"], raw=True, check=True).stdout.strip()
+        run_tool(self._ns_argv(["ip", "link", "set", dev, "mtu", "1500"]))
         # The bucket must hold a whole loopback GSO packet (64 KiB) or tbf drops it.
         # A 300 ms queue avoids tail drops, whose 200 ms retransmit stalls on
         # loopback would make the link look slower than the limit.
@@ -103,7 +108,8 @@ class FaultMixin(LabCore):
         self.exec(["sysctl", "-qw", "net.ipv4.tcp_wmem=4096 16384 131072"], raw=True, check=True)
         return Fault(f"rate {bits_per_second} bit/s on {dev}",
                      undo=[self._ns_argv(["tc", "qdisc", "del", "dev", dev, "root"]),
-                           self._ns_argv(["sysctl", "-qw", "net.ipv4.tcp_wmem=" + " ".join(old_wmem)])],
+                           self._ns_argv(["sysctl", "-qw", "net.ipv4.tcp_wmem=" + " ".join(old_wmem)]),
+                           self._ns_argv(["ip", "link", "set", dev, "mtu", old_mtu])],
                      lab=self)
 
     def offline(self) -> Fault:
