@@ -7,6 +7,11 @@ default route -> ``no_route``; every check URL network-unreachable ->
 ``all_unreachable`` (all ``fail``); else, when nothing answered, ``all_failed``
 (``warn``: the link is up, the internet did not answer). One URL that answers
 beats every "no interface"/"no route" reading.
+
+*Certainly* offline (what lets the runner stop the checks that need the network
+early) is stricter: ``no_interface`` or ``no_route``, and every check URL failed
+inside the device (see :data:`LOCAL_FAILURES`). A captive portal, failing DNS
+with a route, a refused connection or a timeout is never "certainly offline".
 """
 
 from __future__ import annotations
@@ -28,9 +33,27 @@ FETCH_CAP_S = 5.0
 # still running when parallel() hands back "cancelled" at the deadline.
 REPORT_MARGIN_S = 0.2
 
+# Failures a fetch gets from the device's own stack when it cannot send at all
+# (no route, no address, no resolver it can reach). Every other failure says a
+# packet left the device or something answered (a refused connect, an HTTP
+# status, a socket timeout, the deadline), which contradicts "certainly offline".
+LOCAL_FAILURES = frozenset({fc.NETWORK_UNREACHABLE, fc.HOST_UNREACHABLE, fc.ADDRESS_UNAVAILABLE,
+                            fc.DNS_TIMEOUT, fc.DNS_NO_ANSWER, fc.DNS_NXDOMAIN, fc.DNS_SERVFAIL,
+                            fc.DNS_FAILURE})
+# The offline reasons the kernel itself gives (no usable interface, no default route).
+CERTAIN_REASONS = ("no_interface", "no_route")
+
 OFFLINE_TEXT = {"no_interface": "no network interface is up with an address",
                 "no_route": "there is no default route: the device is not connected",
                 "all_unreachable": "every check URL is unreachable from this network"}
+
+
+@dataclass(frozen=True)
+class InternetVerdict:
+    """Whether the internet answered, and why the device is certainly offline (if it is)."""
+
+    online: bool | None            # None: no check URL configured
+    certainly_offline: str | None  # a sentence (OFFLINE_TEXT), or None
 
 
 @dataclass
@@ -91,7 +114,7 @@ def read_answers(out: Outcome, fetches: list[tuple[str, Any]]) -> CheckUrlAnswer
 
 
 def judge_internet(out: Outcome, src: SourceLog, fetches: list[tuple[str, Any]],
-                   usable: bool | None, route: dict[str, Any] | None) -> bool | None:
+                   usable: bool | None, route: dict[str, Any] | None) -> InternetVerdict:
     """Whether the internet answered (None: no check URL configured), with its findings."""
     answers = read_answers(out, fetches)
     if fetches:
@@ -127,7 +150,15 @@ def judge_internet(out: Outcome, src: SourceLog, fetches: list[tuple[str, Any]],
             target="", data={"reason": "all_failed", "failures": counts}))
     if internet is not None:
         out.evidence.append({"what": "internet", "ok": bool(internet)})
-    return internet
+    certain = reason if reason is not None and is_certain(answers, reason) else None
+    return InternetVerdict(internet, OFFLINE_TEXT[certain] if certain else None)
+
+
+def is_certain(answers: CheckUrlAnswers, reason: str) -> bool:
+    """Offline for ``reason`` beyond doubt: the kernel says so and no check URL contradicts it."""
+    return (reason in CERTAIN_REASONS and answers.asked > 0
+            and len(answers.failures) == answers.asked
+            and all(code in LOCAL_FAILURES for code in answers.failures.values()))
 
 
 def offline_reason(answers: CheckUrlAnswers, usable: bool | None,

@@ -1,15 +1,18 @@
 """The connectivity check's view of the network interfaces (psutil).
 
-What each interface is (a guess from its name), whether one is usable, and how
-its error and drop counters moved while the check ran. Addresses decide
-"usable" and never leave this module: the evidence says only ipv4/ipv6 yes/no.
+What each interface is (a guess from its name), whether one is usable, whether
+one has a global IPv6 address, and how its error and drop counters moved while
+the check ran. Addresses decide "usable" and never leave this module: the
+evidence says only ipv4/ipv6 yes/no.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -35,25 +38,43 @@ def guess_type(name: str) -> str:
     return "other"
 
 
-def list_interfaces(out: Outcome, src: SourceLog, psutil: ModuleType) -> bool | None:
-    """Lists interfaces in the evidence; returns whether one is usable (None: unknown)."""
+@dataclass(frozen=True)
+class InterfaceFacts:
+    """What the interface list says; None where the sources could not tell."""
+
+    usable: bool | None          # a non-loopback interface, not down, with an address
+    global_ipv6: bool | None     # such an interface has a global unicast IPv6 address
+
+
+def is_global_ipv6(address: str) -> bool:
+    """A global unicast IPv6 address (not link-local, ULA, loopback or documentation)."""
+    try:
+        ip = ipaddress.IPv6Address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return ip.is_global and not ip.is_multicast
+
+
+def list_interfaces(out: Outcome, src: SourceLog, psutil: ModuleType) -> InterfaceFacts:
+    """Lists interfaces in the evidence; says whether one is usable and one has global IPv6."""
     addrs = src.read("interfaces", psutil.net_if_addrs)
     stats = src.read("interface_stats", psutil.net_if_stats)
     if addrs is None and stats is None:
-        return None
+        return InterfaceFacts(None, None)
     items = []
-    usable = False
+    usable = global_ipv6 = False
     for name in sorted(set(addrs or {}) | set(stats or {})):
         kind = guess_type(name)
         st = (stats or {}).get(name)
         up = bool(st.isup) if st is not None else None
         mtu = int(st.mtu) if st is not None and st.mtu else None
-        ipv4 = ipv6 = False
+        ipv4 = ipv6 = global6 = False
         for a in (addrs or {}).get(name, []):
             if a.family == socket.AF_INET and not a.address.startswith("169.254."):
                 ipv4 = True
             elif a.family == socket.AF_INET6 and not a.address.lower().startswith("fe80"):
                 ipv6 = True
+                global6 = global6 or is_global_ipv6(a.address)
         items.append({"interface": name, "type": kind, "up": up, "mtu_bytes": mtu,
                       "ipv4": ipv4, "ipv6": ipv6})
         if mtu is not None:
@@ -61,10 +82,11 @@ def list_interfaces(out: Outcome, src: SourceLog, psutil: ModuleType) -> bool | 
                                       {"interface": name}))
         # With only one of the two sources readable, judge by what we have.
         has_address = (ipv4 or ipv6) if addrs is not None else True
-        if kind != "loopback" and up is not False and has_address:
-            usable = True
+        if kind != "loopback" and up is not False:
+            usable = usable or has_address
+            global_ipv6 = global_ipv6 or global6
     out.evidence.append({"what": "interfaces", "interfaces": items})
-    return usable
+    return InterfaceFacts(usable, global_ipv6 if addrs is not None else None)
 
 
 class LinkWindow:

@@ -173,6 +173,8 @@ class ClockCheck:
     version: ClassVar[str] = "1"
     description: ClassVar[str] = "device clock offset from NTP servers (HTTP Date as fallback)"
     timeout_s: ClassVar[float] = 10.0
+    # Stopped and reported skipped once the device is certainly offline.
+    needs_network: ClassVar[bool] = True
 
     def run(self, ctx: CheckContext[ClockConfig]) -> Outcome:
         cfg = ctx.config

@@ -106,6 +106,8 @@ class DnsCheck:
     description: ClassVar[str] = ("system resolver vs trusted resolvers (UDP/TCP/DoT/DoH): "
                                   "failures, hijacking, NXDOMAIN rewriting, fake-ip, speed")
     timeout_s: ClassVar[float] = 10.0
+    # Stopped and reported skipped once the device is certainly offline.
+    needs_network: ClassVar[bool] = True
     # Port of the TLS handshake that tells a hijack from a CDN (tests point it elsewhere).
     tls_port: ClassVar[int] = 443
 

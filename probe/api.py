@@ -6,6 +6,26 @@ This is the whole public surface a check (built-in or plugin) needs::
 
 A check never prints, never reads the CLI, never writes files. It returns an
 :class:`Outcome`; the runner owns timing, deadlines and error handling.
+
+Optional class attributes a check may declare (the runner reads them with
+``getattr``, so a check that leaves them out gets the default):
+
+``timeout_s: ClassVar[float]``
+    its own budget, within the run's deadline.
+``needs_network: ClassVar[bool] = False``
+    True when the check measures something over the network (DNS, TLS,
+    endpoints, NTP). Once the device is *certainly* offline (the connectivity
+    check puts ``net.offline`` on the :class:`Blackboard`: no usable interface
+    or no default route, and no check URL got an answer), the runner stops such
+    a check that is still running, or does not start it, and reports it
+    ``skipped`` with the reason, instead of letting it wait out its timeouts.
+    A check that looks only at the device itself (settings, battery) leaves
+    it False and always runs.
+
+Facts on the blackboard from the connectivity check: ``net.offline`` (a short
+sentence saying why the device is offline; put only when it certainly is) and
+``net.has_ipv6`` (True when the device has an IPv6 default route and a global
+IPv6 address, False when it has not, None when that could not be read).
 """
 
 from __future__ import annotations
@@ -176,7 +196,12 @@ class CheckContext(Generic[ConfigT]):
 
 @runtime_checkable
 class Check(Protocol):
-    """A check: a class with a name, a version, a description and ``run``."""
+    """A check: a class with a name, a version, a description and ``run``.
+
+    It may also declare ``timeout_s`` and ``needs_network`` (see the module's
+    docstring); they are not part of the protocol, so a plugin without them
+    still is a Check.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]

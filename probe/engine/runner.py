@@ -6,6 +6,13 @@ is reported ``timeout`` at its deadline and the run moves on while its thread,
 a daemon, may still be blocked in a system call. A check that raises is
 reported ``error`` with a classified failure code. Checks in RUN_LAST (the
 bandwidth test) run alone after the others.
+
+Offline early stop: when a check puts ``net.offline`` on the blackboard (the
+connectivity check does, once the device is certainly offline), every check
+that declares ``needs_network = True`` and is still running is stopped at once
+and reported ``skipped``, with the reason, instead of waiting out its network
+timeouts; one that has not started yet (bandwidth) is not started. A check
+that finished before the fact keeps its result: it was measured.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +42,9 @@ from payprobe.engine.results import CheckResult, RunResult
 SOFT_MARGIN_S = 0.25
 # What a run-last check (bandwidth) gets on top of the run budget, unless it says otherwise.
 RUN_LAST_DEFAULT_S = 45.0
+# The blackboard fact that the device is certainly offline; its value says why
+# (a short sentence, e.g. "there is no default route: the device is not connected").
+OFFLINE_FACT = "net.offline"
 
 
 class Progress(Protocol):
@@ -63,6 +73,36 @@ class _Job:
     done: bool = False
 
 
+# What the runner waits for: a finished check, or None when a fact it acts on
+# was put on the blackboard.
+_Event = tuple[_Job, CheckResult] | None
+
+
+class _RunBoard(Blackboard):
+    """The run's blackboard, which also wakes the runner when ``net.offline`` is put."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        super().__init__()
+        self._wake = wake
+
+    def put(self, key: str, value: Any) -> None:
+        super().put(key, value)
+        if key == OFFLINE_FACT:
+            self._wake()
+
+
+def needs_network(check: LoadedCheck) -> bool:
+    """Whether a check declares ``needs_network = True`` (a plugin that says nothing does not)."""
+    return check.cls is not None and getattr(check.cls, "needs_network", False) is True
+
+
+def offline_skip(check: LoadedCheck, reason: str, duration_s: float) -> CheckResult:
+    """The result of a network check stopped (or never started) because the device is offline."""
+    return CheckResult(check.name, check.version, SKIPPED, duration_s,
+                       summary=f"the device is offline ({reason})",
+                       evidence=[{"what": "skipped", "because": "device_offline"}])
+
+
 def _outcome_to_result(job: _Job, outcome: Any, duration: float) -> CheckResult:
     name = job.check.name
     version = job.check.version
@@ -85,7 +125,7 @@ def _exception_to_result(job: _Job, exc: BaseException, duration: float) -> Chec
                        summary=f"check failed: {fc.describe(exc)}", error=code)
 
 
-def _thread_main(job: _Job, out: queue.Queue[tuple[_Job, CheckResult]]) -> None:
+def _thread_main(job: _Job, out: queue.Queue[_Event]) -> None:
     assert job.check.cls is not None and job.ctx is not None
     t0 = time.monotonic()
     try:
@@ -104,7 +144,10 @@ class Runner:
         self.host = host
         self.options = dict(options or {})
         self.progress = progress or _NoProgress()
-        self.shared = Blackboard()
+        # One queue for the whole run: a check thread that outlives its phase
+        # (stopped at its deadline) may still post its result; it is ignored.
+        self._events: queue.Queue[_Event] = queue.Queue()
+        self.shared: Blackboard = _RunBoard(lambda: self._events.put(None))
         self.cancelled = threading.Event()
 
     def _check_budget(self, check: LoadedCheck, default: float) -> float:
@@ -112,6 +155,11 @@ class Runner:
         configured = float(getattr(section, "timeout_s", 0.0) or 0.0)
         own = configured or check.timeout_s or default
         return own
+
+    def offline_reason(self) -> str | None:
+        """Why the device is certainly offline, once a check said so; else None."""
+        value = self.shared.get(OFFLINE_FACT)
+        return value if isinstance(value, str) and value else None
 
     def run(self, checks: Iterable[LoadedCheck], deadline_s: float) -> RunResult:
         """Run checks; on KeyboardInterrupt/Interrupted return a partial result."""
@@ -145,9 +193,29 @@ class Runner:
 
     def _phase(self, checks: list[LoadedCheck], run_deadline: float,
                results: dict[str, CheckResult], *, default_budget: float) -> None:
-        out: queue.Queue[tuple[_Job, CheckResult]] = queue.Queue()
+        pending = self._start(checks, run_deadline, results, default_budget)
+        try:
+            self._wait(pending, results)
+        except BaseException:
+            for j in pending:
+                if j.ctx is not None:
+                    j.ctx.cancelled.set()
+            # Keep what finished in the meantime.
+            while True:
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    break
+                if event is not None and not event[0].done:
+                    self._finish(event[0], event[1], results)
+            raise
+
+    def _start(self, checks: list[LoadedCheck], run_deadline: float,
+               results: dict[str, CheckResult], default_budget: float) -> list[_Job]:
+        """Starts a thread per check; returns the jobs to wait for."""
         pending: list[_Job] = []
         now = time.monotonic()
+        offline = self.offline_reason()
         for check in checks:
             hard = min(now + self._check_budget(check, default_budget), run_deadline)
             job = _Job(check=check, ctx=None, hard_deadline=hard, started=now)
@@ -158,6 +226,9 @@ class Runner:
                                   error=fc.PLUGIN_IMPORT_ERROR)
                 self._finish(job, res, results)
                 continue
+            if offline is not None and needs_network(check):
+                self._finish(job, offline_skip(check, offline, 0.0), results)
+                continue
             soft = hard - min(SOFT_MARGIN_S, 0.1 * (hard - now))
             job.ctx = CheckContext(
                 name=check.name,
@@ -165,43 +236,46 @@ class Runner:
                 settings=self.settings, deadline=soft, cancelled=threading.Event(),
                 shared=self.shared, host=self.host, options=self.options)
             pending.append(job)
-            threading.Thread(target=_thread_main, args=(job, out), daemon=True,
+            threading.Thread(target=_thread_main, args=(job, self._events), daemon=True,
                              name=f"check-{check.name}").start()
-        try:
-            while any(not j.done for j in pending):
-                open_jobs = [j for j in pending if not j.done]
-                nearest = min(j.hard_deadline for j in open_jobs)
-                wait = nearest - time.monotonic()
-                try:
-                    job, res = out.get(timeout=max(0.0, wait)) if wait > 0 else out.get_nowait()
-                except queue.Empty:
-                    pass
-                else:
-                    if not job.done:
-                        self._finish(job, res, results)
-                    continue
-                now = time.monotonic()
-                for j in open_jobs:
-                    if not j.done and now >= j.hard_deadline:
-                        assert j.ctx is not None
-                        j.ctx.cancelled.set()
-                        self._finish(j, CheckResult(
-                            j.check.name, j.check.version, TIMEOUT, now - j.started,
-                            summary=f"stopped at its deadline ({j.hard_deadline - j.started:.1f} s)",
-                            error=fc.GENERIC_TIMEOUT), results)
-        except BaseException:
-            for j in pending:
-                if j.ctx is not None:
+        return pending
+
+    def _wait(self, pending: list[_Job], results: dict[str, CheckResult]) -> None:
+        """Until every job finished, was stopped at its deadline or skipped as offline."""
+        while any(not j.done for j in pending):
+            open_jobs = [j for j in pending if not j.done]
+            wait = min(j.hard_deadline for j in open_jobs) - time.monotonic()
+            try:
+                event = self._events.get(timeout=wait) if wait > 0 else self._events.get_nowait()
+            except queue.Empty:
+                pass
+            else:
+                if event is None:
+                    self._stop_network_checks(open_jobs, results)
+                elif not event[0].done:
+                    self._finish(event[0], event[1], results)
+                continue
+            now = time.monotonic()
+            for j in open_jobs:
+                if not j.done and now >= j.hard_deadline:
+                    assert j.ctx is not None
                     j.ctx.cancelled.set()
-            # Keep what finished in the meantime.
-            while True:
-                try:
-                    job, res = out.get_nowait()
-                except queue.Empty:
-                    break
-                if not job.done:
-                    self._finish(job, res, results)
-            raise
+                    self._finish(j, CheckResult(
+                        j.check.name, j.check.version, TIMEOUT, now - j.started,
+                        summary=f"stopped at its deadline ({j.hard_deadline - j.started:.1f} s)",
+                        error=fc.GENERIC_TIMEOUT), results)
+
+    def _stop_network_checks(self, jobs: list[_Job], results: dict[str, CheckResult]) -> None:
+        """The device is offline: stop every running check that needs the network."""
+        reason = self.offline_reason()
+        if reason is None:
+            return
+        now = time.monotonic()
+        for j in jobs:
+            if not j.done and needs_network(j.check):
+                assert j.ctx is not None
+                j.ctx.cancelled.set()
+                self._finish(j, offline_skip(j.check, reason, now - j.started), results)
 
     def _finish(self, job: _Job, result: CheckResult, results: dict[str, CheckResult]) -> None:
         job.done = True

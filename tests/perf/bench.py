@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """payprobe against peer tools, in the network lab (issue 8; accuracy of issues 4 and 5).
 
-    python3 tests/perf/bench.py [--quick] [--update-readme] [--sections accuracy,speed,worst,cost]
+    python3 tests/perf/bench.py [--quick] [--update-readme] [--sections accuracy,speed,worst,cost,verdict]
 
 Needs root on Linux and the lab's packages (``scripts/test`` installs them),
 plus curl, dig, sntp, openssl, prometheus-blackbox-exporter, speedtest-cli and,
@@ -14,6 +14,10 @@ when installed, dnsdiag's ``dnseval``. Prints one table per section:
 3. Worst case: everything blackholed; wall time against the deadline; the report
    is complete and valid.
 4. Cost: peak RSS, CPU seconds, start-up time and bytes on the wire.
+5. Time to verdict (issue 15, tests/perf/_bench_verdict.py): healthy, offline,
+   one provider down, stalled or slow, and 1,000 endpoints, payprobe against
+   the script and blackbox_exporter; and where payprobe's time goes, check by
+   check. Not in ``--quick`` unless asked for with ``--sections``.
 
 ``--quick`` (CI, through tests/test_bench_quick.py) takes fewer samples and
 finishes in under 3 minutes on 2 cores. ``--update-readme`` rewrites the README
@@ -35,8 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,117 +48,29 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.perf import _bench_lab as bl  # noqa: E402 - needs ROOT on sys.path
+from tests.perf import _bench_verdict as bv  # noqa: E402
+from tests.perf._bench_common import (  # noqa: E402
+    Bench,
+    FullLab,
+    Plan,
+    Table,
+    bb_value,
+    blackbox_for,
+    build_full_lab,
+    err_ms,
+    http_module,
+    log,
+    med,
+    ms,
+    serial_script,
+    verdict,
+)
 
 README = ROOT / "README.md"
 BEGIN_MARK = "<!-- perf:begin"
 END_MARK = "<!-- perf:end -->"
 DEFAULT_CHECKS = ("connectivity", "dns", "tls", "clock", "proxy", "endpoints", "device")
 RESULT_STATUSES = {"ok", "warn", "fail", "error", "timeout", "skipped"}
-
-
-@dataclass
-class Plan:
-    """How many samples each measurement takes."""
-    quick: bool
-    http_samples: int
-    http_runs: int
-    dns_names: int
-    dns_runs: int
-    clock_skews_s: tuple[float, ...]
-    clock_runs: int
-    loss_endpoints: int
-    loss_samples: int
-    bw_runs: int
-    speed_runs: int
-    worst_deadline_s: float
-    cost_runs: int
-    startup_runs: int
-
-    @classmethod
-    def make(cls, quick: bool) -> Plan:
-        if quick:
-            return cls(True, http_samples=10, http_runs=1, dns_names=4, dns_runs=1, clock_skews_s=(37.5,),
-                       clock_runs=3, loss_endpoints=4, loss_samples=10, bw_runs=1, speed_runs=1,
-                       worst_deadline_s=6.0, cost_runs=1, startup_runs=5)
-        return cls(False, http_samples=40, http_runs=3, dns_names=8, dns_runs=3,
-                   clock_skews_s=(37.5, -3 * 3600.0), clock_runs=10, loss_endpoints=8, loss_samples=25,
-                   bw_runs=3, speed_runs=3, worst_deadline_s=15.0, cost_runs=3, startup_runs=20)
-
-
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, *cells: object) -> None:
-        self.rows.append([str(c) for c in cells])
-
-    def text(self) -> str:
-        widths = [max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h)
-                  for i, h in enumerate(self.headers)]
-        def line(cells: Sequence[str]) -> str:
-            return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-        out = [self.title, "=" * len(self.title), line(self.headers), line(["-" * w for w in widths])]
-        out += [line(r) for r in self.rows]
-        out += [f"  * {n}" for n in self.notes]
-        return "\n".join(out)
-
-    def markdown(self) -> str:
-        def esc(c: str) -> str:
-            return c.replace("|", "\\|")
-        out = [f"#### {self.title}", "", "| " + " | ".join(map(esc, self.headers)) + " |",
-               "|" + "|".join("---" for _ in self.headers) + "|"]
-        out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in self.rows]
-        if self.notes:
-            out.append("")
-            out += [f"- {n}" for n in self.notes]
-        return "\n".join(out)
-
-
-# ------------------------------------------------------------------ small helpers
-
-
-def ms(seconds: float | None, digits: int = 1) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1000:.{digits}f}"
-
-
-def err_ms(value_s: float | None, truth_s: float | None) -> str:
-    if value_s is None or truth_s is None:
-        return "n/a"
-    return f"{(value_s - truth_s) * 1000:+.1f}"
-
-
-def med(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("met" if ok else "NOT met")
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-class Bench:
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self.tables: list[Table] = []
-        self.problems: list[str] = []
-        self.targets: list[tuple[str, str]] = []
-
-    def problem(self, what: str) -> None:
-        self.problems.append(what)
-        log("PROBLEM: " + what)
-
-    def target(self, what: str, ok: bool | None) -> None:
-        self.targets.append((what, verdict(ok)))
-
-    def emit(self, table: Table) -> None:
-        self.tables.append(table)
-        print(table.text() + "\n", flush=True)
 
 
 def curl_times(lab: Any, host: str, addr: str, n: int) -> list[tuple[float, float, float]]:
@@ -169,28 +84,6 @@ def curl_times(lab: Any, host: str, addr: str, n: int) -> list[tuple[float, floa
         dns_s, conn, app, pre, start = map(float, line.split())
         out.append((conn - dns_s, app - conn, start - pre))
     return out
-
-
-def http_module(ca_file: str, valid: Sequence[int] = (200,)) -> dict[str, Any]:
-    return {"prober": "http", "timeout": "10s",
-            "http": {"method": "HEAD", "preferred_ip_protocol": "ip4", "ip_protocol_fallback": False,
-                     "valid_status_codes": list(valid), "tls_config": {"ca_file": ca_file},
-                     "no_follow_redirects": True}}
-
-
-def dns_module(name: str, qtype: str) -> dict[str, Any]:
-    return {"prober": "dns", "timeout": "5s",
-            "dns": {"query_name": name, "query_type": qtype, "transport_protocol": "udp",
-                    "preferred_ip_protocol": "ip4", "ip_protocol_fallback": False}}
-
-
-def bb_value(parsed: dict[str, float], metric: str, **labels: str) -> float | None:
-    for key, value in parsed.items():
-        if not key.startswith(metric):
-            continue
-        if all(f'{k}="{v}"' in key for k, v in labels.items()):
-            return value
-    return None
 
 
 # ------------------------------------------------------------------ 1. accuracy
@@ -469,71 +362,6 @@ def accuracy_bandwidth(b: Bench, lab: Any) -> None:
     b.emit(t)
 
 
-# ------------------------------------------------------------------ 2-4. full runs
-
-
-@dataclass
-class FullLab:
-    lab: Any
-    config: Path
-    names: list[str]
-    resolvers: list[str]
-    ntp_servers: list[str]
-    check_urls: list[str]
-    service_addresses: list[str]
-
-
-def build_full_lab(lab: Any, deadline_s: float = 15.0) -> FullLab:
-    """8 endpoints, 4 resolvers, 3 NTP servers, as issue 8 asks."""
-    from tests.lab.lab import CHECK_HOSTS, DATE_HOSTS, NTP_HOSTS, PAYMENT_HOSTS
-
-    resolvers = [a for _, a in lab.resolvers] + [lab.dns("honest"), lab.dns("honest")]
-    ntp3 = lab.ntp(0.0, name="cn.pool.ntp.org")
-    ntp_servers = [*NTP_HOSTS, "cn.pool.ntp.org"]
-    cfg = lab.write_config(
-        deadline_s=deadline_s,
-        dns={"resolvers": [{"name": f"Lab DNS {i + 1}", "address": a} for i, a in enumerate(resolvers)]},
-        clock={"ntp_servers": ntp_servers})
-    addrs = [lab.host_address(h) for h in (*PAYMENT_HOSTS, *DATE_HOSTS, *CHECK_HOSTS, *NTP_HOSTS)]
-    addrs += resolvers + [ntp3]
-    return FullLab(lab, cfg, list(PAYMENT_HOSTS), resolvers, ntp_servers,
-                   [f"http://{h}/generate_204" for h in CHECK_HOSTS], list(dict.fromkeys(addrs)))
-
-
-def serial_script(fl: FullLab) -> Path:
-    """What a support engineer asks a user to run, one command after another."""
-    ca = fl.lab.ca_file
-    lines = ["#!/bin/bash", "# The serial equivalent of `payprobe run` (bench.py writes this file)."]
-    lines += [f"curl -sS -o /dev/null --max-time 5 -w '%{{http_code}} %{{time_total}}\\n' {u}" for u in fl.check_urls]
-    # Options before the first name apply to both queries of the one dig command.
-    lines += [f"dig @{r} +tries=1 +time=2 +noall +answer +stats {n} A {n} AAAA"
-              for r in fl.resolvers for n in fl.names]
-    lines += [f"sntp -t 2 {s}" for s in fl.ntp_servers]
-    for host in fl.names:
-        lines.append(f"curl -sS -I -o /dev/null --cacert {ca} --max-time 5 -w "
-                     f"'%{{http_code}} %{{time_connect}} %{{time_appconnect}} %{{time_starttransfer}}\\n' https://{host}/")
-        lines.append(f"openssl s_client -connect {host}:443 -servername {host} -CAfile {ca} -brief "
-                     f"</dev/null 2>&1 | head -20")
-    path = Path(fl.lab.dir) / "serial-equivalent.sh"
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o755)
-    return path
-
-
-def blackbox_for(fl: FullLab) -> tuple[bl.Blackbox, list[tuple[str, str]]]:
-    modules: dict[str, Any] = {"http_lab": http_module(str(fl.lab.ca_file)),
-                               "http_204": http_module(str(fl.lab.ca_file), valid=(204,))}
-    pairs: list[tuple[str, str]] = [(u, "http_204") for u in fl.check_urls]
-    for i, name in enumerate(fl.names):
-        for qtype in ("A", "AAAA"):
-            modules[f"dns_{i}_{qtype}"] = dns_module(name, qtype)
-    for r in fl.resolvers:
-        for i, _name in enumerate(fl.names):
-            pairs += [(r, f"dns_{i}_A"), (r, f"dns_{i}_AAAA")]
-    pairs += [(f"https://{h}/", "http_lab") for h in fl.names]
-    return bl.Blackbox(fl.lab, modules, port=9116), pairs
-
-
 def speed(b: Bench, fl: FullLab) -> None:
     plan = b.plan
     rtt_ms = 40.0
@@ -636,11 +464,12 @@ def _proc_hwm_mb(pid: int) -> float:
 
 
 def startup(argv: list[str], runs: int) -> float:
-    subprocess.run(argv, capture_output=True, check=False)  # warm the page cache
+    env = bl.clean_env()   # as the measured runs: with bytecode
+    subprocess.run(argv, capture_output=True, check=False, env=env)  # warm the page cache
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=False)
+        subprocess.run(argv, capture_output=True, check=False, env=env)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -688,6 +517,11 @@ def cost(b: Bench, fl: FullLab) -> None:
     }
     start_what = {"payprobe run": "payprobe --version", "serial shell script": "curl --version",
                   "blackbox_exporter sweep": "blackbox_exporter --version"}
+    pp_cost = rows.get("payprobe run", {})
+    rss, cpu = med(pp_cost.get("rss", [])), med(pp_cost.get("cpu", []))
+    b.target("cost: default run peak RSS <= 40 MB", None if rss is None else rss <= 40.0)
+    b.target("cost: default run CPU <= 0.3 s", None if cpu is None else cpu <= 0.3)
+    b.target("cost: payprobe --version <= 40 ms", starts["payprobe run"] <= 0.040)
     t = Table("Cost: one healthy run without the bandwidth test (median over runs)",
               ["tool", "peak RSS", "CPU (user+sys)", "wall", "start-up", "bytes sent", "bytes received"])
     for tool, v in rows.items():
@@ -779,8 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples (CI): under 3 minutes on 2 cores")
     ap.add_argument("--update-readme", action="store_true", help="rewrite the README Performance section")
-    ap.add_argument("--sections", default="accuracy,speed,worst,cost",
-                    help="comma-separated subset of accuracy,speed,worst,cost")
+    ap.add_argument("--sections", default=None,
+                    help="comma-separated subset of accuracy,speed,worst,cost,verdict (default: all; "
+                         "--quick leaves out verdict, which takes minutes)")
     args = ap.parse_args(argv)
 
     from tests.lab.lab import lab_unavailable_reason, running_lab, sweep_stale_namespaces
@@ -790,7 +625,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {reason}", file=sys.stderr)
         return 2
     sweep_stale_namespaces()
-    wanted = {s.strip() for s in args.sections.split(",") if s.strip()}
+    bl.warm_bytecode()
+    sections = args.sections or ("accuracy,speed,worst,cost" if args.quick else "accuracy,speed,worst,cost,verdict")
+    wanted = {s.strip() for s in sections.split(",") if s.strip()}
     plan = Plan.make(args.quick)
     b = Bench(plan)
     started = time.monotonic()
@@ -825,6 +662,10 @@ def main(argv: list[str] | None = None) -> int:
                     step("worst case", worst_case, fl)
                 if "cost" in wanted:
                     step("cost", cost, fl)
+        if "verdict" in wanted:
+            # A lab of its own: its last scenario (offline) cannot be undone.
+            with running_lab() as lab:
+                step("time to verdict", bv.time_to_verdict, build_full_lab(lab))
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
