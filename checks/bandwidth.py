@@ -43,6 +43,7 @@ class BandwidthCheck:
     description: ClassVar[str] = ("download/upload speed via speedtest.net or a Speedtest Mini "
                                   "server (opt-in: uses data)")
     timeout_s: ClassVar[float] = 45.0
+    needs_network: ClassVar[bool] = True   # skipped once the device is certainly offline
 
     def run(self, ctx: CheckContext[BandwidthConfig]) -> Outcome:
         if ctx.config.max_bytes <= 0:
