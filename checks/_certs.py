@@ -18,6 +18,10 @@ from typing import Any
 
 from payprobe.checks import _der
 
+# Names of a certificate given in the evidence (the rest are counted in sans_total):
+# a CDN certificate can carry hundreds, and the report's size matters on a phone.
+# The hostname check itself always reads every name.
+MAX_SANS = 20
 # Substrings of an issuer (CN/O/OU) that name a known interception tool, so the
 # report can say who answered instead of just "unknown authority".
 INTERCEPTORS: tuple[tuple[str, str], ...] = (
@@ -70,9 +74,13 @@ class CertInfo:
         return " / ".join(dict.fromkeys(bits)) or self.issuer
 
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "issuer": self.issuer, "sans": list(self.sans),
-                "not_before": iso(self.not_before), "not_after": iso(self.not_after),
-                "sha256": self.sha256, "self_signed": self.self_signed}
+        item: dict[str, Any] = {
+            "subject": self.subject, "issuer": self.issuer, "sans": list(self.sans[:MAX_SANS]),
+            "not_before": iso(self.not_before), "not_after": iso(self.not_after),
+            "sha256": self.sha256, "self_signed": self.self_signed}
+        if len(self.sans) > MAX_SANS:
+            item["sans_total"] = len(self.sans)
+        return item
 
 
 def iso(value: datetime | None) -> str | None:

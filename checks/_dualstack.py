@@ -77,7 +77,7 @@ def family_metrics(res: EndpointResult, out: Outcome) -> None:
             if values:
                 out.metrics.append(Metric(metric, round(percentile(values, 0.5), 6), "s",
                                           {**labels, "stat": "p50"}))
-        summary = summarize_samples(samples, res.planned)
+        summary = summarize_samples(samples, res.denominator(family))
         out.metrics.append(Metric("loss_ratio", round(summary.loss_ratio, 4), "", labels))
 
 
@@ -117,7 +117,8 @@ def _ipv6_broken(dual: list[EndpointResult], out: Outcome) -> None:
     service's IPv6 failing while another's works is that service, not the
     network. When it cannot be claimed, an evidence item says why.
     """
-    failures = {r.endpoint.name: summarize_samples(r.families[net.IPV6], r.planned).failure
+    failures = {r.endpoint.name: summarize_samples(r.families[net.IPV6],
+                                                   r.denominator(net.IPV6)).failure
                 for r in dual if not connected(r.families[net.IPV6])
                 and any(s.ok for s in r.families[net.IPV4])}
     if not failures:

@@ -8,9 +8,12 @@
 3. ``latency.samples`` samples per address family, the two families in
    parallel, each sample on a fresh connection to the family's first address:
    TCP connect, TLS handshake (https) and one HTTP request, each phase timed
-   separately. A sample that fails anywhere is lost; a silent or slowloris
-   server is cut off at the sample's budget by payprobe.net's hard deadline.
-4. Beside the samples, an unprivileged ping of the address apps would use.
+   separately. A sample that fails anywhere is lost; one with no progress for
+   net.STALL_S has stalled; a slowloris server is cut off at the sample's
+   budget by payprobe.net's hard deadline. Once the samples agree that the
+   endpoint is stalled, slow or down, sampling adapts (payprobe.checks._sampling).
+4. Beside the samples, an unprivileged ping of the address apps would use,
+   one per address however many endpoints share it (payprobe.checks._endpoint_icmp).
 
 Which family's samples stand for the endpoint is payprobe.checks._dualstack's call.
 """
@@ -18,7 +21,6 @@ Which family's samples stand for the endpoint is payprobe.checks._dualstack's ca
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +29,11 @@ from urllib.parse import urlsplit
 from payprobe import classify as fc
 from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext, parallel
+from payprobe.checks import _workers
 from payprobe.checks._dualstack import app_family
-from payprobe.checks._endpoint_samples import EndpointResult, Sample
+from payprobe.checks._endpoint_icmp import Pings
+from payprobe.checks._endpoint_samples import Adapted, EndpointResult, Sample
+from payprobe.checks._sampling import BURST_WORKERS, agreement
 from payprobe.settings import Endpoint, LatencyConfig
 
 # A sample never gets less than this (or what is left of the deadline, if less).
@@ -36,7 +41,6 @@ MIN_SAMPLE_S = 1.0
 # No single sample gets more than this, however much time is left.
 MAX_SAMPLE_S = 8.0
 RESOLVE_CAP_S = 5.0
-ICMP_COUNT = 3
 # A connect that takes longer than the initial TCP retransmission timeout
 # (TCP_TIMEOUT_INIT, 1 s on Linux and Android) means the first SYN or its answer
 # was lost. Counting that sample as lost, rather than waiting for the kernel's
@@ -44,9 +48,14 @@ ICMP_COUNT = 3
 # all: TCP would otherwise hide it as a slow connect. The cap is never below
 # latency.fail_ms, so a connect slower than "fail" is still measured as slow.
 SYN_RTO_S = 1.0
+# Time enough for a sample to see a stall: its connect (the SYN RTO) and then
+# net.STALL_S without progress in the handshake or the wait for the answer.
+STALL_FLOOR_S = SYN_RTO_S + net.STALL_S
 # Samples stop this long before the check's deadline, so that a silent server
 # times out while there is still time to report what it did.
 REPORT_MARGIN_S = 0.2
+# Endpoints measured at once (see payprobe.checks._workers).
+MAX_WORKERS = _workers.MAX_WORKERS
 
 
 def connect_timeout_s(cfg: LatencyConfig) -> float:
@@ -121,7 +130,17 @@ def usable_families(addresses: list[str]) -> tuple[dict[str, list[str]], list[st
     return {f: a for f, a in families.items() if f not in unrouted}, unrouted
 
 
-def measure(ctx: CheckContext[LatencyConfig], ep: Endpoint, tls_ctx: Any) -> EndpointResult:
+def measure_all(ctx: CheckContext[LatencyConfig], endpoints: list[Endpoint],
+                tls_ctx: Any) -> list[Any]:
+    """:func:`measure` every endpoint, MAX_WORKERS at a time (payprobe.checks._workers):
+    its result, the exception it raised, or None when the deadline came first."""
+    pings = Pings(ctx)
+    return _workers.each(lambda ep: measure(ctx, ep, tls_ctx, pings), endpoints, ctx,
+                         MAX_WORKERS)
+
+
+def measure(ctx: CheckContext[LatencyConfig], ep: Endpoint, tls_ctx: Any,
+            pings: Pings | None = None) -> EndpointResult:
     """Resolve, pick the family (dual stack), sample every family, ping: one endpoint."""
     req = Request.of(ep)
     res = EndpointResult(ep, planned=int(ctx.config.samples))
@@ -143,18 +162,12 @@ def measure(ctx: CheckContext[LatencyConfig], ep: Endpoint, tls_ctx: Any) -> End
     if len(families) > 1:
         res.happy = _happy_connect(ctx, [a for f in families.values() for a in f], req.port)
         winner = res.happy["ip_family"]
-    ping_address = families[winner][0] if winner else next(iter(families.values()))[0]
-    icmp_thread = _start_icmp(ctx, ping_address, res)
-    res.families = _sample_families(ctx, req, families, tls_ctx, res.planned)
+    pings = pings if pings is not None else Pings(ctx)
+    ping = pings.start(families[winner][0] if winner else next(iter(families.values()))[0])
+    res.families, res.adapted = _sample_families(ctx, req, families, tls_ctx, res.planned)
     res.ip_family = app_family(winner, res.families)
     res.samples = res.families[res.ip_family]
-    if icmp_thread is not None:
-        try:
-            icmp_thread.join(ctx.timeout(2.0))
-        except CheckCancelled:
-            pass
-        if icmp_thread.is_alive():
-            res.icmp = {"status": "skipped", "reason": "no answer before the deadline"}
+    res.icmp = pings.result(ping)
     return res
 
 
@@ -175,40 +188,86 @@ def _happy_connect(ctx: CheckContext[LatencyConfig], addresses: list[str],
             "attempts": [a.to_dict() for a in happy.attempts]}
 
 
+Series = tuple[list[Sample], Adapted | None]
+
+
 def _sample_families(ctx: CheckContext[LatencyConfig], req: Request,
                      families: dict[str, list[str]], tls_ctx: Any,
-                     planned: int) -> dict[str, list[Sample]]:
+                     planned: int) -> tuple[dict[str, list[Sample]], dict[str, Adapted]]:
     """Every family's samples; two families are sampled side by side, not one after the other."""
-    if len(families) == 1:
-        ((family, addresses),) = families.items()
-        return {family: _samples(ctx, req, addresses[0], tls_ctx, planned)}
     names = list(families)
-    results = parallel(lambda f: _samples(ctx, req, families[f][0], tls_ctx, planned), names, ctx)
-    out: dict[str, list[Sample]] = {}
+    if len(names) == 1:
+        results: list[Any] = [_samples(ctx, req, families[names[0]][0], tls_ctx, planned)]
+    else:
+        results = parallel(lambda f: _samples(ctx, req, families[f][0], tls_ctx, planned),
+                           names, ctx)
+    samples: dict[str, list[Sample]] = {}
+    adapted: dict[str, Adapted] = {}
     for family, result in zip(names, results, strict=True):
-        if not isinstance(result, list):
+        if not isinstance(result, tuple):
             # Still running at the deadline, or a bug: one lost sample says so.
             failure = (fc.GENERIC_TIMEOUT if isinstance(result, CheckCancelled)
                        else fc.classify(result))
-            result = [Sample(failure=failure, phase="deadline")]
-        out[family] = result
-    return out
+            result = ([Sample(failure=failure, phase="deadline")], None)
+        samples[family] = result[0]
+        if result[1] is not None:
+            adapted[family] = result[1]
+    return samples, adapted
 
 
 def _samples(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ctx: Any,
-             planned: int) -> list[Sample]:
-    """Up to ``planned`` samples back to back, sharing what is left of the deadline fairly."""
+             planned: int) -> Series:
+    """Up to ``planned`` samples back to back, sharing what is left of the deadline fairly,
+    until they agree (payprobe.checks._sampling): then stop, or take the rest at once."""
     samples: list[Sample] = []
-    for i in range(planned):
-        left_samples = planned - i
-        remaining = ctx.remaining() - min(REPORT_MARGIN_S, 0.1 * max(0.0, ctx.remaining()))
-        if remaining <= 0.005 or ctx.cancelled.is_set():
+    while len(samples) < planned:
+        budget = _budget(ctx, planned - len(samples))
+        if budget is None:
             # Never taken: counted as lost (the planned count is the denominator).
             break
-        # Share what is left fairly, so one stalled sample cannot starve the rest.
-        budget = min(MAX_SAMPLE_S, max(remaining / left_samples, min(MIN_SAMPLE_S, remaining)))
         samples.append(_sample(ctx, req, address, tls_ctx, budget))
-    return samples
+        adapted = agreement(samples, ctx.config)
+        if adapted is None:
+            continue
+        if not adapted.stopped:
+            if len(samples) == planned:
+                break   # nothing left to take at once
+            samples += _rest_at_once(ctx, req, address, tls_ctx, planned - len(samples))
+        return samples, adapted
+    return samples, None
+
+
+def _budget(ctx: CheckContext[LatencyConfig], left_samples: int) -> float | None:
+    """One sample's share of what is left of the deadline; None when nothing is left.
+
+    What is left is shared fairly, so that one dribbling server cannot starve
+    the rest of the samples. A share is raised to :data:`STALL_FLOOR_S` where
+    the samples after it can still have MIN_SAMPLE_S each: a sample cut off
+    before net.STALL_S cannot tell a silent server (stop sampling) from a
+    slow one.
+    """
+    remaining = ctx.remaining() - min(REPORT_MARGIN_S, 0.1 * max(0.0, ctx.remaining()))
+    if remaining <= 0.005 or ctx.cancelled.is_set():
+        return None
+    share = min(max(remaining / left_samples, STALL_FLOOR_S),
+                remaining - (left_samples - 1) * MIN_SAMPLE_S)
+    return min(MAX_SAMPLE_S, max(share, min(MIN_SAMPLE_S, remaining)))
+
+
+def _rest_at_once(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ctx: Any,
+                  count: int) -> list[Sample]:
+    """The rest of a "down" endpoint's samples, side by side (each on its own connection)."""
+    if count <= 0:
+        return []
+    rounds = -(-count // BURST_WORKERS)
+    budget = _budget(ctx, rounds)
+    if budget is None:
+        return []
+    results = parallel(lambda _: _sample(ctx, req, address, tls_ctx, budget), range(count), ctx,
+                       max_workers=BURST_WORKERS)
+    return [r if isinstance(r, Sample) else Sample(
+        failure=fc.GENERIC_TIMEOUT if isinstance(r, CheckCancelled) else fc.classify(r),
+        phase="deadline") for r in results]
 
 
 def _sample(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ctx: Any,
@@ -244,6 +303,8 @@ def _sample(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ct
         s.failure, s.phase = fc.GENERIC_TIMEOUT, "deadline"
     except Exception as exc:  # noqa: BLE001 - every failure is a lost sample, classified
         s.failure = fc.classify(exc)
+        if isinstance(exc, net.StallError):
+            s.stalled, s.unacked = True, exc.unacked
     finally:
         if sock is not None:
             try:
@@ -251,43 +312,3 @@ def _sample(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ct
             except OSError:
                 pass
     return s
-
-
-def _start_icmp(ctx: CheckContext[LatencyConfig], address: str,
-                res: EndpointResult) -> threading.Thread | None:
-    if not getattr(ctx.config, "icmp", True):
-        res.icmp = {"status": "skipped", "reason": "disabled by latency.icmp = false"}
-        return None
-    thread = threading.Thread(target=_icmp, args=(ctx, address, res), daemon=True,
-                              name=f"icmp-{res.endpoint.name}")
-    thread.start()
-    return thread
-
-
-def _icmp(ctx: CheckContext[LatencyConfig], address: str, res: EndpointResult) -> None:
-    """Unprivileged ping (a datagram ICMP socket), extra evidence only.
-
-    Linux allows it only for groups in net.ipv4.ping_group_range; Android
-    allows it for apps. When it is not permitted we say so and move on.
-    """
-    try:
-        from icmplib import ping
-    except ImportError:
-        res.icmp = {"status": "skipped", "reason": "icmplib is not installed"}
-        return
-    try:
-        host = ping(address, count=ICMP_COUNT, interval=0.2, timeout=ctx.timeout(1.0),
-                    privileged=False)
-    except CheckCancelled:
-        res.icmp = {"status": "skipped", "reason": "deadline reached"}
-        return
-    except Exception as exc:  # noqa: BLE001 - permission and socket errors alike
-        name = type(exc).__name__
-        reason = ("unprivileged ICMP is not permitted here (net.ipv4.ping_group_range)"
-                  if "Permission" in name or isinstance(exc, PermissionError)
-                  else fc.describe(exc))
-        res.icmp = {"status": "skipped", "reason": reason}
-        return
-    res.icmp = {"status": "ok", "sent": host.packets_sent, "received": host.packets_received,
-                "loss_ratio": host.packet_loss,
-                "avg_rtt_s": round(host.avg_rtt / 1000.0, 6) if host.packets_received else None}

@@ -31,15 +31,47 @@ class Sample:
     http_status: int | None = None
     failure: str | None = None
     phase: str | None = None          # where it failed: connect | tls | http | deadline
+    stalled: bool = False             # the failure is a stall (net.StallError)
+    unacked: int | None = None        # at the stall: our segments the peer had not ACKed
 
     @property
     def ok(self) -> bool:
         return self.failure is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"connect_s": rounded(self.connect_s), "tls_s": rounded(self.tls_s),
+        """Only the fields that say something: a healthy sample is its three times and
+        its status, a failed one its failure and phase (readers use .get())."""
+        item = {"connect_s": rounded(self.connect_s), "tls_s": rounded(self.tls_s),
                 "ttfb_s": rounded(self.ttfb_s), "http_status": self.http_status,
-                "failure": self.failure, "phase": self.phase}
+                "failure": self.failure, "phase": self.phase,
+                "stalled": self.stalled or None, "unacked": self.unacked or None}
+        return {k: v for k, v in item.items() if v is not None}
+
+
+# What an endpoint's samples agreed on early (payprobe.checks._sampling).
+STALLED, SLOW, DOWN = "stalled", "slow", "down"
+
+
+@dataclass(frozen=True)
+class Adapted:
+    """How sampling departed from the plan, and why (for the evidence)."""
+
+    verdict: str                 # stalled | slow (sampling stopped) | down (the rest at once)
+    after: int                   # samples taken one after another when they agreed
+    why: str
+
+    @property
+    def stopped(self) -> bool:
+        return self.verdict in (STALLED, SLOW)
+
+    def to_dict(self, taken: int) -> dict[str, Any]:
+        item: dict[str, Any] = {"verdict": self.verdict, "after": self.after, "taken": taken,
+                                "why": self.why}
+        if self.stopped:
+            item["loss_ratio_over"] = "samples taken"
+        else:
+            item["concurrent_from"] = self.after + 1
+        return item
 
 
 @dataclass
@@ -60,10 +92,20 @@ class EndpointResult:
     happy: dict[str, Any] | None = None
     # Families the name has addresses in but the device has no route for (not measured).
     unrouted: list[str] = field(default_factory=list)
+    # Per family: how sampling adapted once the samples agreed (payprobe.checks._sampling).
+    adapted: dict[str, Adapted] = field(default_factory=dict)
 
     @property
     def dual_stack(self) -> bool:
         return len(self.families) > 1
+
+    def denominator(self, family: str | None) -> int:
+        """The loss ratio's denominator for a family: the samples planned, or the
+        samples taken when sampling stopped early because they agreed."""
+        adapted = self.adapted.get(family or "")
+        if adapted is not None and adapted.stopped:
+            return len(self.families.get(family or "", [])) or self.planned
+        return self.planned
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -85,6 +127,10 @@ def jitter(values: list[float]) -> float | None:
 
 
 def stats(values: list[float]) -> dict[str, float]:
+    """min, p50, p95 and max; of a single value only p50 (the other three are the same
+    number, and a thousand single-sample endpoints would write each of them four times)."""
+    if len(values) == 1:
+        return {"p50": values[0]}
     return {"min": min(values), "p50": percentile(values, 0.5), "p95": percentile(values, 0.95),
             "max": max(values)}
 
@@ -124,7 +170,7 @@ class SampleSummary:
 
 
 def summarize(res: EndpointResult) -> SampleSummary:
-    return summarize_samples(res.samples, res.planned, res.resolve_failure)
+    return summarize_samples(res.samples, res.denominator(res.ip_family), res.resolve_failure)
 
 
 def summarize_samples(samples: list[Sample], planned_count: int,
@@ -132,7 +178,8 @@ def summarize_samples(samples: list[Sample], planned_count: int,
     """What one series of samples (an endpoint's, or one family's) adds up to."""
     planned = max(1, planned_count)
     ok_samples = [s for s in samples if s.ok]
-    # Samples never taken (deadline) count as lost: the planned count is the denominator.
+    # Samples never taken (deadline) count as lost: the planned count is the denominator
+    # (unless sampling stopped early by choice: then the caller passes the samples taken).
     lost = planned - len(ok_samples) if resolve_failure is None else planned
     p50_s: dict[str, float] = {}
     for _, attr in PHASES:

@@ -7,6 +7,12 @@ verdict), then a TLS handshake with SNI verified against the trust store (or
 unverified handshake captures the certificate that was presented, so the
 report can say who answered. A server stuck on TLS 1.0/1.1 is judged with a
 context that allows old versions, so an old protocol is one warning, not a mystery.
+
+Every connect and handshake gives up after :data:`payprobe.net.STALL_S` without
+progress (a stall). A stalled handshake is not tried again to capture what was
+presented (nothing was), but a second handshake with a small MSS runs beside
+it (payprobe.checks._mtu), which tells a path that drops large packets from a
+server that went silent.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from payprobe import classify as fc
 from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext
-from payprobe.checks import _certs
+from payprobe.checks import _certs, _mtu
 from payprobe.checks._tls_targets import Probe, Target
 
 ALPN_OFFER = ["h2", "http/1.1"]
@@ -75,8 +81,12 @@ def probe(ctx: CheckContext, t: Target, contexts: Contexts) -> Probe:
         p.failure, p.message = fc.GENERIC_TIMEOUT, "deadline reached"
     except Exception as exc:  # noqa: BLE001 - every failure is classified and reported
         p.failure, p.message = fc.classify(exc), fc.describe(exc)
-        if p.phase == "handshake" and p.failure not in CERT_FAILURES:
-            # Still try to see what answered (e.g. an old protocol only).
+        p.stalled = isinstance(exc, net.StallError)
+        if isinstance(exc, _mtu.MtuBlackhole):
+            _read_small_mss_session(p, exc)
+        elif p.phase == "handshake" and p.failure not in CERT_FAILURES | {fc.GENERIC_TIMEOUT}:
+            # Still try to see what answered (e.g. an old protocol only). Not after
+            # a timeout: nothing answered, and a second wait would double the verdict's.
             try:
                 _capture(ctx, p, address, contexts.capture)
             except CheckCancelled:
@@ -84,13 +94,21 @@ def probe(ctx: CheckContext, t: Target, contexts: Contexts) -> Probe:
     return p
 
 
+def _read_small_mss_session(p: Probe, exc: _mtu.MtuBlackhole) -> None:
+    """What the server presented over the small-MSS connection (unverified)."""
+    with exc.session as tls:
+        p.captured_unverified = True
+        read_session(p, tls)
+    p.mtu = {"mss": exc.mss, "handshake_s": round(exc.handshake_s, 6)}
+
+
 def _verified_handshake(ctx: CheckContext, p: Probe, sock: socket.socket, address: str,
                         contexts: Contexts) -> None:
     t = p.target
     sni = "" if is_ip(t.host) else t.host
     try:
-        tls, hs = net.tls_handshake(sock, sni or t.host, context=contexts.verify,
-                                    timeout=phase_timeout(ctx))
+        tls, hs = _mtu.handshake(sock, address, t.port, sni or t.host, context=contexts.verify,
+                                 small_context=contexts.capture, timeout=phase_timeout(ctx))
     except ssl.SSLCertVerificationError as exc:
         _verify_failed(ctx, p, exc, address, contexts)
         return

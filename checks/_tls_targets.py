@@ -37,6 +37,10 @@ class Probe:
     captured_unverified: bool = False  # chain/version come from the second, unverified handshake
     ip_family: str | None = None       # of the connection Happy Eyeballs picked
     happy_eyeballs_s: float | None = None  # that connect, from its first attempt (an app's wait)
+    stalled: bool = False              # the failure is a stall: no progress for net.STALL_S
+    # The path drops large packets: the usual handshake stalled, one with this small
+    # MSS went through ({"mss": ..., "handshake_s": ...}); chain/version come from it.
+    mtu: dict[str, float] | None = None
 
     @property
     def leaf(self) -> _certs.CertInfo | None:

@@ -12,6 +12,11 @@ Results are grouped by provider and every endpoint leaves one evidence item,
 healthy or not, so the diagnosis can tell "Alipay is down" from "your network
 is down". A name that does not resolve is the DNS check's finding: here it is
 evidence that the endpoint could not be measured, not a second finding.
+
+Sampling adapts once the samples agree (payprobe.checks._sampling): a stalled
+or slow endpoint stops early (its loss ratio is then over the samples taken),
+a down one has the rest of its samples taken at once. Above a cap, healthy
+endpoints' sample evidence is summarized (payprobe.checks._endpoint_evidence).
 """
 
 from __future__ import annotations
@@ -21,9 +26,15 @@ from typing import Any, ClassVar
 
 from payprobe import classify as fc
 from payprobe import net
-from payprobe.api import CheckCancelled, CheckContext, Metric, Outcome, parallel
+from payprobe.api import CheckCancelled, CheckContext, Metric, Outcome
 from payprobe.checks._dualstack import family_metrics, ipv6_findings
-from payprobe.checks._endpoint_measure import Request, connect_timeout_s, measure
+from payprobe.checks._endpoint_evidence import (
+    FULL_EVIDENCE_CAP,
+    needs_full_evidence,
+    samples_evidence,
+    sampling_item,
+)
+from payprobe.checks._endpoint_measure import Request, measure_all
 from payprobe.checks._endpoint_samples import (
     PHASES,
     EndpointResult,
@@ -33,7 +44,6 @@ from payprobe.checks._endpoint_samples import (
     jitter,
     percentile,
     phase_values,
-    rounded,
     stats,
     summarize,
 )
@@ -44,14 +54,16 @@ from payprobe.settings import Endpoint, LatencyConfig
 __all__ = ["EndpointsCheck", "jitter", "percentile"]
 
 NOT_RESOLVED = "name did not resolve"
+UNSTARTED = "the check's deadline came before these endpoints could be measured"
 
 
 class EndpointsCheck:
     name: ClassVar[str] = "endpoints"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"   # 3: stalls, adaptive sampling (issue 15)
     description: ClassVar[str] = ("payment endpoints: connect, TLS and HTTP time, loss, jitter and "
                                   "status per address family, grouped by provider")
     timeout_s: ClassVar[float] = 15.0
+    needs_network: ClassVar[bool] = True   # skipped once the device is certainly offline
 
     def run(self, ctx: CheckContext) -> Outcome:
         endpoints = list(getattr(ctx.settings, "endpoints", []) or [])
@@ -65,13 +77,22 @@ class EndpointsCheck:
         except OSError as exc:
             return Outcome(status="error", error=fc.classify(exc),
                            summary=f"cannot load the trust store: {fc.describe(exc)}")
-        raw = parallel(lambda ep: measure(ctx, ep, tls_ctx), endpoints, ctx)
-        results = [self._result(ctx, ep, res) for ep, res in zip(endpoints, raw, strict=True)]
+        raw = measure_all(ctx, endpoints, tls_ctx)
+        # Never started before the deadline: not measured, which is not "unreachable".
+        unstarted = [ep.name for ep, res in zip(endpoints, raw, strict=True) if res is None]
+        results = [self._result(ctx, ep, res) for ep, res in zip(endpoints, raw, strict=True)
+                   if res is not None]
         out = Outcome()
+        if unstarted:
+            out.evidence.append({"what": "unmeasured_endpoints", "reason": UNSTARTED,
+                                 "endpoints": unstarted})
         by_provider: dict[str, dict[str, Any]] = {}
         rows: list[tuple[str, dict[str, Any]]] = []
-        for res in results:
-            item = self._report(ctx, res, out)
+        summarized: list[str] = []
+        for i, res in enumerate(results):
+            item, full = self._report(ctx, res, out, full=i < FULL_EVIDENCE_CAP)
+            if not full:
+                summarized.append(res.endpoint.name)
             ep = res.endpoint
             provider = ep.provider or ep.name
             group = by_provider.setdefault(provider, {"provider": provider, "endpoints": 0,
@@ -88,8 +109,10 @@ class EndpointsCheck:
         for group in by_provider.values():
             group["all_down"] = group["ok"] == 0
         out.evidence.append({"what": "providers", "providers": list(by_provider.values())})
+        out.evidence.append(sampling_item(ctx.config, summarized))
         ipv6_findings(results, out)
         _status_and_summary(results, rows, by_provider, out)
+        _own_up_to_unstarted(unstarted, len(endpoints), out)
         return out
 
     @staticmethod
@@ -103,12 +126,14 @@ class EndpointsCheck:
 
     # ------------------------------------------------------------ reporting
 
-    def _report(self, ctx: CheckContext[LatencyConfig], res: EndpointResult,
-                out: Outcome) -> dict[str, Any]:
-        """Metrics, findings and the samples' evidence of one endpoint; returns its item."""
+    def _report(self, ctx: CheckContext[LatencyConfig], res: EndpointResult, out: Outcome,
+                *, full: bool) -> tuple[dict[str, Any], bool]:
+        """Metrics, findings and the samples' evidence of one endpoint; returns its item,
+        and whether its samples' evidence was given in full (``full``, or it has news)."""
         summary = summarize(res)
         _report_metrics(res, summary, out)
         ep = res.endpoint
+        findings_before = len(out.findings)
         if res.resolve_failure:
             # The DNS check's finding; here only that this endpoint went unmeasured.
             out.evidence.append({"what": "not_measured", "target": ep.name,
@@ -116,12 +141,13 @@ class EndpointsCheck:
                                  "failure": res.resolve_failure})
         else:
             _report_findings(ctx.config, res, summary, out)
-        out.evidence.append(_samples_evidence(ctx.config, res))
+        full = full or needs_full_evidence(res, len(out.findings) > findings_before)
+        out.evidence.append(samples_evidence(res, full=full))
         # The per-endpoint item of HACKING.md's table, exactly these keys.
         return {"what": "endpoint", "endpoint": ep.name, "provider": ep.provider,
                 "group": ep.group, "ok": summary.reachable and not summary.http_error,
                 "failure": summary.failure or _http_error_failure(summary),
-                "http_status": summary.http_status}
+                "http_status": summary.http_status}, full
 
 
 def _status_and_summary(results: list[EndpointResult], rows: list[tuple[str, dict[str, Any]]],
@@ -148,6 +174,18 @@ def _status_and_summary(results: list[EndpointResult], rows: list[tuple[str, dic
     if len(unresolved) == len(results):
         out.status = "error"
         out.error = Counter(str(r.resolve_failure) for r in unresolved).most_common(1)[0][0]
+    elif out.resolved_status() == "ok":
+        out.status = "warn"
+
+
+def _own_up_to_unstarted(unstarted: list[str], total: int, out: Outcome) -> None:
+    """Endpoints the deadline came before: not a finding (nothing was seen), but
+    not ``ok`` either. None measured: ``timeout``, the runner's word for it."""
+    if not unstarted:
+        return
+    out.summary += f"; {len(unstarted)} of {total} not measured before the deadline"
+    if len(unstarted) == total:
+        out.status, out.error = "timeout", fc.GENERIC_TIMEOUT
     elif out.resolved_status() == "ok":
         out.status = "warn"
 
@@ -248,29 +286,3 @@ def _http_error_finding(summary: SampleSummary, findings: TargetFindings) -> Non
     why = "rate limiting (429)" if status == 429 else f"a server error ({status})"
     findings.add("endpoint.http_error", "fail", f"{findings.target} answers with {why}: the "
                  "service is overloaded or failing", failure=_http_error_failure(summary))
-
-
-def _samples_evidence(cfg: LatencyConfig, res: EndpointResult) -> dict[str, Any]:
-    """Every sample of one endpoint, healthy or not, with how it was resolved.
-
-    ``samples`` are those of ``ip_family`` (the family apps use, behind the
-    unlabelled metrics); on a dual-stack name ``other_family`` holds the other
-    family's samples and ``happy_eyeballs`` the connect that chose between them;
-    ``unrouted_families`` names a family dropped because the device has no route for it.
-    """
-    ep = res.endpoint
-    item: dict[str, Any] = {
-        "what": "endpoint_samples", "endpoint": ep.name, "provider": ep.provider,
-        "resolve_s": rounded(res.resolve_s), "resolve_failure": res.resolve_failure,
-        "addresses": res.addresses, "planned": res.planned,
-        "connect_timeout_s": connect_timeout_s(cfg), "ip_family": res.ip_family,
-        "samples": [s.to_dict() for s in res.samples], "icmp": res.icmp or None,
-    }
-    if res.unrouted:
-        item["unrouted_families"] = list(res.unrouted)
-    if res.dual_stack:
-        other = next(f for f in res.families if f != res.ip_family)
-        item["other_family"] = {"ip_family": other,
-                                "samples": [s.to_dict() for s in res.families[other]]}
-        item["happy_eyeballs"] = res.happy
-    return item

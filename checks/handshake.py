@@ -9,6 +9,11 @@ that was presented, so the report can say who answered (Fiddler, Charles, an
 unknown CA...). A name that does not resolve is the DNS check's finding; here
 it is evidence that the target could not be measured.
 
+A connect or handshake with no progress for 3 s is a stall (``stalled`` in the
+evidence). When the handshake stalled but one with a small MSS went through,
+the path drops large packets: that is ``net.mtu_blackhole``, one finding for
+the run naming every such host, not a failed handshake blamed on the host.
+
 Expiry is judged by the device clock and, when the clock check shares one,
 by the reference clock too: a certificate "not yet valid" on a device whose
 clock is a year behind is a clock problem, not an attack.
@@ -25,8 +30,8 @@ from typing import Any, ClassVar
 
 from payprobe import classify as fc
 from payprobe import net
-from payprobe.api import CheckCancelled, CheckContext, Metric, Outcome, parallel
-from payprobe.checks import _certs
+from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
+from payprobe.checks import _certs, _workers
 from payprobe.checks._target_findings import TargetFindings
 from payprobe.checks._tls_probe import ALPN_OFFER, CERT_FAILURES, Contexts, probe
 from payprobe.checks._tls_targets import Probe, targets_from
@@ -40,10 +45,11 @@ NOT_RESOLVED = "name did not resolve"
 
 class TlsCheck:
     name: ClassVar[str] = "tls"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"   # 3: stalls, net.mtu_blackhole (issues 15, 16)
     description: ClassVar[str] = ("TLS handshake to the payment hosts: version, certificate chain, "
                                   "trust, expiry, interception")
     timeout_s: ClassVar[float] = 12.0
+    needs_network: ClassVar[bool] = True   # skipped once the device is certainly offline
 
     def run(self, ctx: CheckContext) -> Outcome:
         targets = targets_from(ctx)
@@ -57,9 +63,11 @@ class TlsCheck:
                            summary=f"cannot load the trust store {'(ca_file)' if ca_file else ''}: "
                                    f"{fc.describe(exc)}")
         contexts = Contexts(verify_ctx, net.tls_context(verify=False, alpn=ALPN_OFFER), ca_file)
-        results = parallel(lambda t: probe(ctx, t, contexts), targets, ctx)
+        results = _workers.each(lambda t: probe(ctx, t, contexts), targets, ctx)
         probes: list[Probe] = []
         for target, res in zip(targets, results, strict=True):
+            if res is None:
+                res = CheckCancelled("the deadline came before this target was probed")
             if isinstance(res, Probe):
                 probes.append(res)
             else:
@@ -78,6 +86,7 @@ class TlsCheck:
                                      "failure": p.failure})
             else:
                 self._report(ctx, p, offset_s, out)
+        _mtu_blackhole_finding(probes, out)
         _status_and_summary(probes, out)
         return out
 
@@ -125,6 +134,26 @@ class TlsCheck:
         _date_findings(p, by_dev, by_ref, findings)
         _session_warnings(ctx.config, p, days_left, findings)
         out.evidence.append(_tls_evidence(p, who, days_left, findings.data))
+
+
+def _mtu_blackhole_finding(probes: list[Probe], out: Outcome) -> None:
+    """net.mtu_blackhole: handshakes that stalled went through with a small MSS.
+
+    About the path, not the hosts: one finding naming them all (a warning; what
+    it breaks, the endpoints check reports as unreachable).
+    """
+    hit = [p for p in probes if p.mtu]
+    if not hit:
+        return
+    mss = {p.target.label: int(p.mtu["mss"]) for p in hit if p.mtu}
+    sizes = ", ".join(str(m) for m in sorted(set(mss.values())))
+    out.findings.append(Finding(
+        "net.mtu_blackhole", "warn",
+        f"the path drops large packets: TLS to {', '.join(mss)} made no progress for "
+        f"{net.STALL_S:g} s, but went through when this device asked for segments of at most "
+        f"{sizes} bytes (the path MTU is smaller than the network says, and the ICMP that "
+        "would say so is blocked)", target="",
+        data={"targets": list(mss), "mss": mss, "stall_s": net.STALL_S}))
 
 
 def _unresolved(p: Probe) -> bool:
@@ -198,7 +227,8 @@ def _report_metrics(p: Probe, days_left: float | None, out: Outcome) -> None:
 def _failure_findings(p: Probe, who: str | None, findings: TargetFindings) -> None:
     """The handshake failed, or the certificate failed verification (who issued it)."""
     label, failure = findings.target, p.failure
-    if failure is not None and p.phase in ("connect", "handshake", "deadline"):
+    # A handshake that went through with a small MSS is the path's fault (net.mtu_blackhole).
+    if failure is not None and p.phase in ("connect", "handshake", "deadline") and not p.mtu:
         findings.add("tls.handshake_failed", "fail",
                      f"TLS to {label} failed during {p.phase}: {failure}", phase=p.phase)
     issuer = p.leaf.issuer_label if p.leaf else None
@@ -265,15 +295,25 @@ def _session_warnings(cfg: TlsConfig, p: Probe, days_left: float | None,
 
 def _tls_evidence(p: Probe, who: str | None, days_left: float | None,
                   data: dict[str, Any]) -> dict[str, Any]:
-    return {
+    item = {
         "what": "tls", "target": p.target.label, "ok": p.failure is None, "verified": p.verified,
         "failure": p.failure, "phase": p.phase, "error": p.message or None,
         "captured_unverified": p.captured_unverified, "version": p.version,
         "cipher": p.cipher, "alpn": p.alpn, "interceptor": who,
-        "connect_s": p.connect_s, "handshake_s": p.handshake_s, "ip_family": p.ip_family,
-        "happy_eyeballs_s": None if p.happy_eyeballs_s is None else round(p.happy_eyeballs_s, 6),
+        "connect_s": _rounded(p.connect_s), "handshake_s": _rounded(p.handshake_s),
+        "ip_family": p.ip_family, "happy_eyeballs_s": _rounded(p.happy_eyeballs_s),
         "days_left": None if days_left is None else round(days_left, 3),
         "valid_by_device_clock": data["valid_by_device_clock"],
         "valid_by_reference_clock": data["valid_by_reference_clock"],
         "chain": [c.to_dict() for c in p.chain],
     }
+    # Only when they say something: the report's size matters on a phone.
+    if p.stalled:
+        item["stalled"] = True
+    if p.mtu:
+        item["small_mss"] = p.mtu
+    return item
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 6)

@@ -1,7 +1,9 @@
 """Happy Eyeballs (RFC 8305): connect to a name's addresses the way Android and
 browsers do, so that a broken IPv6 path costs a delay, not the connection.
 
-Re-exported by :mod:`payprobe.net`, which is where checks take it from.
+Re-exported by :mod:`payprobe.net`, which is where checks take it from. So are
+:data:`STALL_S` and :class:`StallError`, which live here because this is the
+lowest of the two modules: every wait in both ends at a stall.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from payprobe import classify as fc
 # before has neither connected nor failed within this time (Android and Chrome: 250 ms).
 HAPPY_EYEBALLS_DELAY_S = 0.25
 IPV4, IPV6 = "ipv4", "ipv6"
+# A connect, TLS handshake or wait for an answer that makes no progress (no
+# SYN-ACK, no byte received) for this long is a stall, not a slow answer: it is
+# given up and said so (issue 15). AOSP's NetworkMonitor gives its validation
+# probes 3 s too, so a peer that is silent this long is one Android itself gives up on.
+STALL_S = 3.0
 _IN_PROGRESS = {errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, errno.EALREADY}
 
 
@@ -37,6 +44,24 @@ def interleave_families(addresses: Sequence[str]) -> list[str]:
     for i in range(max(len(v6), len(v4))):
         ordered += v6[i:i + 1] + v4[i:i + 1]
     return ordered
+
+
+class StallError(TimeoutError):
+    """No progress for ``stall_s`` seconds in ``phase`` (connect, tls, http).
+
+    A TimeoutError, so it classifies as ``generic_timeout`` (a stall is what a
+    path that drops packets, or a peer that says nothing, looks like); callers
+    that care tell it from a plain timeout (the phase's own budget) by its type.
+    """
+
+    def __init__(self, phase: str, stall_s: float, unacked: int | None = None) -> None:
+        super().__init__(f"no progress in {phase} for {stall_s:g} s (a stall)")
+        self.phase = phase
+        self.stall_s = stall_s
+        # Our segments the peer had not acknowledged when it stalled (None: unknown, as
+        # off Linux). 0: the peer's TCP has all we sent and its side says nothing; more:
+        # our packets are being lost on the way, which is what a lossy link does.
+        self.unacked = unacked
 
 
 @dataclass
@@ -79,20 +104,23 @@ class HappyConnect:
 
 def connect_happy(addresses: Sequence[str], port: int, *, timeout: float,
                   delay_s: float = HAPPY_EYEBALLS_DELAY_S,
-                  attempts: list[Attempt] | None = None) -> HappyConnect:
+                  attempts: list[Attempt] | None = None,
+                  stall_s: float = STALL_S) -> HappyConnect:
     """Connect the way Android and browsers do (RFC 8305, Happy Eyeballs v2).
 
     IPv6 first; the next address (the families alternate) starts ``delay_s``
     later, or at once when the attempts before it have failed; the first to
     connect wins and every other attempt is closed. ``timeout`` bounds the whole
-    race. When every attempt failed, the last failure is raised (what an app
-    saw last); when time ran out first, TimeoutError. ``attempts``, when given,
-    is filled with every attempt, so a caller has them when no attempt won too.
+    race; an attempt left unanswered for ``stall_s`` has stalled and fails (the
+    next one starts at once). When every attempt failed, the last failure is
+    raised (what an app saw last: :class:`StallError` when it stalled); when
+    time ran out first, TimeoutError. ``attempts``, when given, is filled with
+    every attempt, so a caller has them when no attempt won too.
     """
     order = interleave_families(addresses)
     if not order:
         raise ValueError("no address to connect to")
-    race = _Race(port, timeout, [] if attempts is None else attempts)
+    race = _Race(port, timeout, [] if attempts is None else attempts, stall_s)
     try:
         return race.run(order, delay_s)
     finally:
@@ -102,8 +130,10 @@ def connect_happy(addresses: Sequence[str], port: int, *, timeout: float,
 class _Race:
     """The state of one Happy Eyeballs connect: non-blocking sockets in a selector."""
 
-    def __init__(self, port: int, timeout: float, attempts: list[Attempt]) -> None:
+    def __init__(self, port: int, timeout: float, attempts: list[Attempt],
+                 stall_s: float = STALL_S) -> None:
         self.port = port
+        self.stall_s = max(0.001, stall_s)
         self.t0 = time.perf_counter()
         self.end = self.t0 + max(0.001, timeout)
         self.timeout = timeout
@@ -119,6 +149,9 @@ class _Race:
             now = time.perf_counter()
             if now >= self.end:
                 raise TimeoutError(f"no connection within {self.timeout:.2f} s")
+            if self._expire_stalled():
+                # A stalled attempt has failed: the next one starts at once (section 5).
+                next_start, why = now, "failure"
             if queue and (now >= next_start or not self.pending):
                 won = self._start(queue.pop(0), why)
                 if won is not None:
@@ -129,7 +162,7 @@ class _Race:
                 continue
             if not self.pending:
                 raise self.errors[-1]
-            wait = self.end - now
+            wait = min(self.end, self._next_stall()) - now
             if queue:
                 wait = min(wait, next_start - now)
             for key, _ in self.selector.select(max(0.0, wait)):
@@ -141,6 +174,19 @@ class _Race:
                 self._failed(sock, OSError(err, os.strerror(err)))
                 # RFC 8305 section 5: a failure starts the next attempt without waiting.
                 next_start, why = time.perf_counter(), "failure"
+
+    def _next_stall(self) -> float:
+        """When the oldest pending attempt will have been unanswered for ``stall_s``."""
+        return min((started + self.stall_s for _, _, started in self.pending.values()),
+                   default=self.end)
+
+    def _expire_stalled(self) -> bool:
+        """Fail every attempt unanswered for ``stall_s``; whether any was."""
+        now = time.perf_counter()
+        stalled = [s for s, (_, _, started) in self.pending.items() if now - started >= self.stall_s]
+        for sock in stalled:
+            self._failed(sock, StallError("connect", self.stall_s))
+        return bool(stalled)
 
     def _start(self, address: str, why: str) -> HappyConnect | None:
         started = time.perf_counter()

@@ -9,8 +9,10 @@ the path the device itself takes; the proxy check reports proxies separately.
 from __future__ import annotations
 
 import http.client
+import selectors
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -24,22 +26,27 @@ from payprobe.happy_eyeballs import (
     HAPPY_EYEBALLS_DELAY_S,
     IPV4,
     IPV6,
+    STALL_S,
     Attempt,
     HappyConnect,
+    StallError,
     connect_happy,
     interleave_families,
     ip_family,
 )
 
 __all__ = [
-    "HAPPY_EYEBALLS_DELAY_S", "IPV4", "IPV6", "Attempt", "FetchResult", "HappyConnect",
-    "HttpResponse", "connect", "connect_happy", "fetch", "hard_deadline", "http_exchange",
-    "interleave_families", "ip_family", "resolve", "split_hostport", "tls_context",
-    "tls_handshake",
+    "HAPPY_EYEBALLS_DELAY_S", "IPV4", "IPV6", "STALL_S", "Attempt", "FetchResult", "HappyConnect",
+    "HttpResponse", "StallError", "connect", "connect_happy", "fetch", "handshake_step",
+    "hard_deadline", "http_exchange", "interleave_families", "ip_family", "resolve",
+    "split_hostport", "tls_context", "tls_handshake", "tls_wrap",
 ]
 
 MAX_HEADER_BYTES = 64 * 1024
 USER_AGENT = "payprobe"
+# struct tcp_info (linux/tcp.h, unchanged since 2.6): eight one-byte fields, then
+# u32 tcpi_rto, ato, snd_mss, rcv_mss, unacked: the segments sent and not yet ACKed.
+_TCPI_UNACKED_OFFSET = 24
 
 
 def split_hostport(value: str, default_port: int) -> tuple[str, int]:
@@ -83,21 +90,51 @@ def resolve(host: str, port: int, *, timeout: float, family: int = 0) -> list[st
     return seen
 
 
-def connect(address: str, port: int, *, timeout: float) -> tuple[socket.socket, float]:
-    """A fresh TCP connection; returns the socket and the connect time (no DNS in it)."""
+def connect(address: str, port: int, *, timeout: float, stall_s: float = STALL_S,
+            mss: int | None = None) -> tuple[socket.socket, float]:
+    """A fresh TCP connection; returns the socket and the connect time (no DNS in it).
+
+    Given up after ``timeout``, or after ``stall_s`` with no answer to the SYN
+    (:class:`StallError`), whichever comes first. ``mss`` caps the segment size
+    this end advertises (TCP_MAXSEG, set before the SYN), so the peer sends no
+    larger segment: how a path that drops large packets is told from a dead one.
+    """
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     # Like curl and Go: without it the request written right after the TLS Finished
     # waits (Nagle) for the server's ACK, adding one round trip to the measured TTFB.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.settimeout(max(0.001, timeout))
+    stalls = stall_s < timeout
+    sock.settimeout(max(0.001, min(timeout, stall_s)))
     t0 = time.perf_counter()
     try:
+        if mss is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
         sock.connect((address, port))
+    except TimeoutError as exc:
+        sock.close()
+        if stalls:
+            raise StallError("connect", stall_s) from exc
+        raise
     except BaseException:
         sock.close()
         raise
     return sock, time.perf_counter() - t0
+
+
+def unacked_segments(sock: socket.socket) -> int | None:
+    """How many of our segments the peer has not acknowledged (Linux and Android's
+    TCP_INFO); None where the kernel does not say."""
+    option = getattr(socket, "TCP_INFO", None)
+    if option is None:
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, option, 104)
+    except (OSError, ValueError):
+        return None
+    if len(info) < _TCPI_UNACKED_OFFSET + 4:
+        return None
+    return int(struct.unpack_from("I", info, _TCPI_UNACKED_OFFSET)[0])
 
 
 def tls_context(*, ca_file: str = "", verify: bool = True, alpn: list[str] | None = None,
@@ -121,19 +158,66 @@ def tls_context(*, ca_file: str = "", verify: bool = True, alpn: list[str] | Non
     return ctx
 
 
-def tls_handshake(sock: socket.socket, server_hostname: str, *, context: ssl.SSLContext,
-                  timeout: float) -> tuple[ssl.SSLSocket, float]:
-    """Wrap and handshake; returns the TLS socket and the handshake time."""
-    sock.settimeout(max(0.001, timeout))
-    t0 = time.perf_counter()
-    tls = context.wrap_socket(sock, server_hostname=server_hostname or None,
-                              do_handshake_on_connect=False)
+def tls_wrap(sock: socket.socket, server_hostname: str, *,
+             context: ssl.SSLContext) -> ssl.SSLSocket:
+    """A TLS socket over ``sock``, non-blocking and not yet handshaken: drive it
+    with :func:`handshake_step` (several can then share one wait)."""
+    sock.setblocking(False)
+    return context.wrap_socket(sock, server_hostname=server_hostname or None,
+                               do_handshake_on_connect=False)
+
+
+def handshake_step(tls: ssl.SSLSocket) -> int:
+    """One step of a non-blocking handshake: 0 when it is done, else the selector
+    events (EVENT_READ / EVENT_WRITE) it waits for. Handshake errors propagate."""
     try:
         tls.do_handshake()
+    except ssl.SSLWantReadError:
+        return selectors.EVENT_READ
+    except ssl.SSLWantWriteError:
+        return selectors.EVENT_WRITE
+    return 0
+
+
+def tls_handshake(sock: socket.socket, server_hostname: str, *, context: ssl.SSLContext,
+                  timeout: float, stall_s: float = STALL_S) -> tuple[ssl.SSLSocket, float]:
+    """Wrap and handshake; returns the TLS socket and the handshake time.
+
+    ``timeout`` bounds the whole handshake. Every byte that arrives is progress;
+    ``stall_s`` without any is a stall (:class:`StallError`): a peer (or a path)
+    that has gone silent, which waiting out ``timeout`` would not change.
+    """
+    t0 = time.perf_counter()
+    end = t0 + max(0.001, timeout)
+    tls = tls_wrap(sock, server_hostname, context=context)
+    try:
+        with selectors.DefaultSelector() as selector:
+            _drive_handshake(tls, selector, end, stall_s)
     except BaseException:
         tls.close()
         raise
+    tls.settimeout(max(0.001, timeout))
     return tls, time.perf_counter() - t0
+
+
+def _drive_handshake(tls: ssl.SSLSocket, selector: selectors.BaseSelector, end: float,
+                     stall_s: float) -> None:
+    progress = time.perf_counter()
+    registered = False
+    while want := handshake_step(tls):
+        now = time.perf_counter()
+        give_up = min(end, progress + stall_s)
+        if now >= give_up:
+            if give_up < end:
+                raise StallError("tls", stall_s, unacked_segments(tls))
+            raise TimeoutError("TLS handshake not done before its deadline")
+        if registered:
+            selector.modify(tls, want)
+        else:
+            selector.register(tls, want)
+            registered = True
+        if selector.select(give_up - now):
+            progress = time.perf_counter()
 
 
 @contextmanager
@@ -181,30 +265,33 @@ class HttpResponse:
 
 
 def http_exchange(sock: socket.socket, host: str, target: str = "/", *, method: str = "GET",
-                  timeout: float, read_body: int = 0,
-                  headers: dict[str, str] | None = None) -> HttpResponse:
+                  timeout: float, read_body: int = 0, headers: dict[str, str] | None = None,
+                  stall_s: float = STALL_S) -> HttpResponse:
     """One HTTP/1.1 request on an open (TCP or TLS) socket.
 
     ``read_body`` is how many body bytes to keep (the rest is not read: the
-    connection is closed afterwards anyway). Everything is bounded by ``timeout``.
+    connection is closed afterwards anyway). Everything is bounded by ``timeout``;
+    ``stall_s`` with no byte of the answer (the first byte, or the next) is a
+    stall (:class:`StallError`). A peer that dribbles is cut off at ``timeout``.
     """
-    sock.settimeout(max(0.001, timeout))
+    # The socket timeout bounds each read, so it is the stall; hard_deadline bounds the whole.
+    sock.settimeout(max(0.001, min(timeout, stall_s)))
     lines = [f"{method} {target or '/'} HTTP/1.1", f"Host: {host}", f"User-Agent: {USER_AGENT}",
              "Accept: */*", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     with hard_deadline(sock, timeout) as fired:
         t0 = time.perf_counter()
-        sock.sendall(request)
-        response = http.client.HTTPResponse(sock, method=method)
-        response.begin()
-        ttfb = time.perf_counter() - t0
-        body = b""
-        if read_body and method != "HEAD":
-            try:
-                body = response.read(read_body)
-            except (http.client.IncompleteRead) as exc:
-                body = exc.partial
+        try:
+            sock.sendall(request)
+            response = http.client.HTTPResponse(sock, method=method)
+            response.begin()
+            ttfb = time.perf_counter() - t0
+            body = _read_body(response, read_body if method != "HEAD" else 0)
+        except TimeoutError as exc:
+            if not fired.is_set() and stall_s < timeout:
+                raise StallError("http", stall_s, unacked_segments(sock)) from exc
+            raise
     if fired.is_set():
         # The deadline cut the answer short: http.client may have taken the EOF for
         # the end of a (truncated) status line or headers. That is no answer.
@@ -213,6 +300,15 @@ def http_exchange(sock: socket.socket, host: str, target: str = "/", *, method: 
     hdrs = {k.lower(): v for k, v in header_list}
     return HttpResponse(status=response.status, reason=response.reason or "", headers=hdrs,
                         ttfb_s=ttfb, body_bytes=len(body), body=body, header_list=header_list)
+
+
+def _read_body(response: http.client.HTTPResponse, limit: int) -> bytes:
+    if not limit:
+        return b""
+    try:
+        return response.read(limit)
+    except http.client.IncompleteRead as exc:
+        return exc.partial
 
 
 @dataclass

@@ -94,7 +94,7 @@ def test_endpoints_when_30_percent_loss_loss_ratio_matches_injected_loss(lab):
     # Every sample either worked or was lost: none left over at the deadline.
     for item in evidence(check, "endpoint_samples"):
         assert len(item["samples"]) == samples, item["endpoint"]
-        assert all(s["failure"] in (None, "generic_timeout") for s in item["samples"])
+        assert all(s.get("failure") in (None, "generic_timeout") for s in item["samples"])
     loss_findings = findings(check, "endpoint.loss")
     assert loss_findings   # P(no endpoint over 10 % of 12 samples) = 0.085 ** 10
     for f in loss_findings:
@@ -152,3 +152,35 @@ def test_endpoints_icmp_when_ping_is_not_permitted_is_skipped_with_a_reason(lab)
     assert not [m for m in check["metrics"] if m["name"] == "icmp_rtt_seconds"]
     samples = [e for e in check["evidence"] if e.get("what") == "endpoint_samples"]
     assert samples and all(e["icmp"]["status"] == "skipped" and e["icmp"]["reason"] for e in samples)
+
+
+@pytest.mark.lab
+def test_endpoints_when_first_byte_takes_1_5_s_stops_after_two_slow_samples(lab):
+    # Issue 15: once two samples agree a provider is slower than latency.fail_ms, three
+    # more (over 1.5 s each) would only hold up the verdict.
+    host = "api.stripe.com"
+    lab.add_host(host, lab.tls_server("valid", hostname=host, delay_ms=1500))
+    result, check = _endpoints(lab, latency={"samples": 5})
+    print(f"\n1.5 s TTFB: endpoints check took {check['duration_s']:.2f} s")
+    slow = finding(check, "endpoint.slow", "Stripe API")
+    assert slow["severity"] == "fail" and slow["data"]["phase"] == "ttfb"
+    (item,) = [e for e in evidence(check, "endpoint_samples") if e["endpoint"] == "Stripe API"]
+    assert len(item["samples"]) == 2 and item["sampling"]["verdict"] == "slow"
+    assert [f for f in check["findings"] if f["target"] != "Stripe API"] == []
+    # The other endpoints took every planned sample.
+    assert all(len(e["samples"]) == 5 for e in evidence(check, "endpoint_samples")
+               if e["endpoint"] != "Stripe API")
+
+
+@pytest.mark.lab
+def test_endpoints_when_provider_never_answers_tls_stops_after_one_stalled_sample(lab):
+    silent = lab.http_server("silent", port=443)
+    lab.add_host("api.stripe.com", silent)
+    result, check = _endpoints(lab, latency={"samples": 5})
+    print(f"\nstalled provider: endpoints check took {check['duration_s']:.2f} s")
+    f = finding(check, "endpoint.unreachable", "Stripe API")
+    assert f["data"]["failure"] == "generic_timeout" and f["data"]["phase"] == "tls"
+    (item,) = [e for e in evidence(check, "endpoint_samples") if e["endpoint"] == "Stripe API"]
+    assert [(s["phase"], s["stalled"]) for s in item["samples"]] == [("tls", True)]
+    assert item["sampling"]["verdict"] == "stalled" and item["sampling"]["taken"] == 1
+    assert metric(check, "loss_ratio", endpoint="Stripe API") == 1.0
