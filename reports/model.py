@@ -79,7 +79,11 @@ def report_filename(report: Mapping[str, Any]) -> str:
     return f"report-{stamp}Z-{report['run_id'][:8]}.json"
 
 
-def dumps(report: Mapping[str, Any]) -> str:
+def dumps(report: Mapping[str, Any], *, compact: bool = False) -> str:
+    """The report as JSON: indented for people (``-f json``), or compact for the
+    saved file, where the indentation would be about 45 % of the bytes."""
+    if compact:
+        return json.dumps(report, ensure_ascii=False, separators=(",", ":")) + "\n"
     return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 

@@ -26,7 +26,7 @@ def save_report(report: Report, err: TextIO, *, keep: int = 200) -> Path | None:
     run's always), so it stays bounded however long a schedule runs.
     """
     name = model.report_filename(report)
-    text = model.dumps(report)
+    text = model.dumps(report, compact=True)
     # resolve(): on macOS the temp dir is reached through a symlink, which the writer refuses.
     for folder in (paths.reports_dir(), Path(tempfile.gettempdir()).resolve()):
         try:
