@@ -47,13 +47,12 @@ from payprobe.checks._endpoint_samples import (
     stats,
     summarize,
 )
-from payprobe.checks._target_findings import TargetFindings
+from payprobe.checks._target_findings import NOT_RESOLVED, TargetFindings, note_not_measured
 from payprobe.settings import Endpoint, LatencyConfig
 
 # Names other modules and tests use from here.
 __all__ = ["EndpointsCheck", "jitter", "percentile"]
 
-NOT_RESOLVED = "name did not resolve"
 UNSTARTED = "the check's deadline came before these endpoints could be measured"
 
 
@@ -167,15 +166,9 @@ def _status_and_summary(results: list[EndpointResult], rows: list[tuple[str, dic
     ok_count = sum(int(item["ok"]) for _, item in rows)
     out.summary = (f"{ok_count}/{len(rows)} endpoints reachable"
                    + (f"; down: {', '.join(down)}" if down else ""))
-    if not unresolved:
-        return
-    out.summary += (f"; not measured ({NOT_RESOLVED}, see the dns check): "
-                    + ", ".join(r.endpoint.name for r in unresolved))
-    if len(unresolved) == len(results):
-        out.status = "error"
-        out.error = Counter(str(r.resolve_failure) for r in unresolved).most_common(1)[0][0]
-    elif out.resolved_status() == "ok":
-        out.status = "warn"
+    note_not_measured(out, [r.endpoint.name for r in unresolved],
+                      [str(r.resolve_failure) for r in unresolved],
+                      measured=len(results) - len(unresolved), sep="; ")
 
 
 def _own_up_to_unstarted(unstarted: list[str], total: int, out: Outcome) -> None:

@@ -24,7 +24,6 @@ clock is a year behind is a clock problem, not an attack.
 from __future__ import annotations
 
 import ssl
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -32,7 +31,7 @@ from payprobe import classify as fc
 from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext, Finding, Metric, Outcome
 from payprobe.checks import _certs, _workers
-from payprobe.checks._target_findings import TargetFindings
+from payprobe.checks._target_findings import NOT_RESOLVED, TargetFindings, note_not_measured
 from payprobe.checks._tls_probe import ALPN_OFFER, CERT_FAILURES, Contexts, probe
 from payprobe.checks._tls_targets import Probe, targets_from
 from payprobe.settings import TlsConfig
@@ -40,7 +39,6 @@ from payprobe.settings import TlsConfig
 OLD_VERSIONS = frozenset({"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"})
 # How long to wait for the clock check's reference time when a date verdict needs it.
 CLOCK_WAIT_S = 2.0
-NOT_RESOLVED = "name did not resolve"
 
 
 class TlsCheck:
@@ -173,15 +171,8 @@ def _status_and_summary(probes: list[Probe], out: Outcome) -> None:
     measured = len(probes) - len(unresolved)
     out.summary = (f"{len(probes)} target(s): {measured - len(bad)} ok"
                    + (f", problems on {', '.join(bad)}" if bad else ""))
-    if not unresolved:
-        return
-    out.summary += (f", not measured ({NOT_RESOLVED}, see the dns check): "
-                    + ", ".join(p.target.label for p in unresolved))
-    if not measured:
-        out.status = "error"
-        out.error = Counter(str(p.failure) for p in unresolved).most_common(1)[0][0]
-    elif out.resolved_status() == "ok":
-        out.status = "warn"
+    note_not_measured(out, [p.target.label for p in unresolved], [str(p.failure) for p in unresolved],
+                      measured=measured, sep=", ")
 
 
 def _validity(leaf: _certs.CertInfo | None, now: datetime | None) -> str | None:

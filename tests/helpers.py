@@ -16,6 +16,7 @@ import dataclasses
 import io
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from payprobe.api import Blackboard, CheckContext, Finding, Outcome
 from payprobe.host import HostInfo
 from payprobe.settings import Settings
@@ -207,3 +209,20 @@ def to_toml(data: Mapping[str, Any]) -> str:
             lines.append(f"\n[[{json.dumps(key)}]]")
             lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in item.items()]
     return "\n".join(lines) + "\n"
+
+
+def has_ipv6_loopback() -> bool:
+    """Whether ::1 can be bound here (containers often run without IPv6)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+# Under CI=true a skip fails (tests/conftest.py): CI must have IPv6 loopback.
+needs_ipv6_loopback = pytest.mark.skipif(not has_ipv6_loopback(),
+                                         reason="this machine has no IPv6 loopback (::1)")

@@ -20,6 +20,7 @@ from payprobe.engine.config import Endpoint, LatencyConfig, Settings
 from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
 
+from tests.helpers import needs_ipv6_loopback
 from tests.lab.results import by_target, run_check
 from tests.tls_servers import (
     HOST,
@@ -562,19 +563,6 @@ def test_lab_endpoints_icmp_is_skipped_with_reason_when_ping_group_range_is_off(
 # ---------------------------------------------------------------- dual stack
 
 
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6_loopback = pytest.mark.skipif(not _has_ipv6_loopback(),
-                                         reason="this machine has no IPv6 loopback (::1)")
 
 
 class Ipv6Twin:

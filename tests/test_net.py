@@ -19,20 +19,7 @@ import pytest
 from payprobe import classify as fc
 from payprobe import net
 
-
-def _has_ipv6_loopback() -> bool:
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-needs_ipv6 = pytest.mark.skipif(not _has_ipv6_loopback(),
-                                reason="this machine has no IPv6 loopback (::1)")
+from tests.helpers import needs_ipv6_loopback as needs_ipv6
 
 
 def _listener(address: str, port: int) -> socket.socket:
