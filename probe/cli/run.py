@@ -13,10 +13,11 @@ from payprobe.agent import ticket as tickets
 from payprobe.cli import options, terminal
 from payprobe.cli.argtypes import int_at_least
 from payprobe.cli.progress import make_progress
-from payprobe.engine import files, paths, registry
+from payprobe.engine import files, followup, paths, registry
 from payprobe.engine.errors import UsageError
 from payprobe.engine.exitcodes import ExitStatus
 from payprobe.engine.locale import resolve_lang
+from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.results import RunResult
 from payprobe.engine.runner import Interrupted, Runner
 from payprobe.engine.secrets import redaction_salt
@@ -86,16 +87,21 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not selected:
         raise UsageError("no checks selected: --only/--skip leave nothing to run")
 
-    progress = make_progress([c.name for c in selected], quiet=args.quiet, stream=err, lang=lang)
     host = hostmod.detect()
-    runner = Runner(settings, host, options={"trigger": args.trigger, "bandwidth": bandwidth,
-                                             "lang": lang, "data_dir": str(paths.data_dir())}, progress=progress)
+    run_options = {"trigger": args.trigger, "bandwidth": bandwidth, "lang": lang,
+                   "data_dir": str(paths.data_dir())}
+    available = registry.discover()
     old_term = _install(signal.SIGTERM, _on_term)
     try:
-        result = runner.run(selected, deadline_s)
+        result = _run_checks(args, settings, host, run_options, selected, deadline_s, lang, err)
+        if (followup.wants_path(result) and followup.PATH in available and not args.only
+                and followup.PATH not in (args.skip or [])):
+            if args.trigger in followup.UNATTENDED:
+                result = followup.trace_path(Runner(settings, host, options=run_options), result,
+                                             available[followup.PATH], settings.path.window_s)
+            elif not args.quiet:
+                err.write(f"payprobe: {catalog.ui('hint_path', lang)}\n")
     finally:
-        if progress is not None:
-            progress.close()
         _install(signal.SIGTERM, old_term)
     # From here on the report must get written: a second Ctrl-C waits for it.
     old_int = _install(signal.SIGINT, signal.SIG_IGN)
@@ -105,6 +111,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         _install(signal.SIGINT, old_int)
         _install(signal.SIGTERM, old_term)
+
+
+def _run_checks(args: argparse.Namespace, settings: Settings, host: HostInfo, run_options: dict[str, Any],
+                selected: list[LoadedCheck], deadline_s: float, lang: str, err: TextIO) -> RunResult:
+    progress = make_progress([c.name for c in selected], quiet=args.quiet, stream=err, lang=lang)
+    try:
+        return Runner(settings, host, options=run_options, progress=progress).run(selected, deadline_s)
+    finally:
+        if progress is not None:
+            progress.close()
 
 
 def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, result: RunResult,
