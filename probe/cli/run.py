@@ -22,7 +22,7 @@ from payprobe.engine.results import RunResult
 from payprobe.engine.runner import Interrupted, Runner
 from payprobe.engine.secrets import redaction_salt
 from payprobe.host import HostInfo
-from payprobe.reports import catalog
+from payprobe.reports import catalog, model
 from payprobe.reports.pipeline import finish_report
 from payprobe.reports.render import FORMATS, render
 from payprobe.reports.types import Report
@@ -156,5 +156,9 @@ def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, re
 
 
 def _render(report: Report, fmt: str, lang: str, stream: TextIO | None) -> str:
+    if fmt == "json" and not (stream is not None and terminal.is_tty(stream)):
+        # For a program or a file: compact (indentation was ~45 % of the bytes);
+        # a person at a terminal gets it indented.
+        return model.dumps(report, compact=True)
     colour = fmt == "text" and stream is not None and terminal.use_colour(stream)
     return render(report, fmt, lang=lang, colour=colour)
