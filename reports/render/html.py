@@ -16,6 +16,7 @@ from typing import Any
 
 from payprobe.reports import catalog, units
 from payprobe.reports.phrase import Voice
+from payprobe.reports.render import path_view
 from payprobe.reports.types import Cause, CheckEntry, FindingEntry, Report, Summary
 from payprobe.reports.wording import (
     MEASURED_LANG,
@@ -225,6 +226,7 @@ def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     charts = _charts(report, voice)
     if charts:
         body.append(charts)
+    body += path_view.html_blocks(report.get("checks") or [], voice, esc)
     checks = report.get("checks") or []
     if checks:
         body.append(f"<h2>{esc(catalog.ui('checks', lang))}</h2>")

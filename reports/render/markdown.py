@@ -15,6 +15,7 @@ from typing import Any
 
 from payprobe.reports import catalog
 from payprobe.reports.phrase import Voice
+from payprobe.reports.render import path_view
 from payprobe.reports.types import Cause, CheckEntry, Report, Summary
 from payprobe.reports.wording import (
     check_summary,
@@ -68,6 +69,7 @@ def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     out += _advice(summary, lang)
     checks = report.get("checks") or []
     out += _check_table(checks, voice)
+    out += path_view.markdown_lines(checks, voice, esc)
     for c in checks:
         out += _check_details(c, voice)
     out += _footer(report, lang)

@@ -6,7 +6,8 @@ textfile collector or a Pushgateway.
 - ``payprobe_check_duration_seconds{check}``.
 - ``payprobe_status{status}`` (the run, as a state set), ``payprobe_run_duration_seconds``,
   ``payprobe_cause{code, severity, confidence}`` (1 per cause).
-- every check metric as ``payprobe_<name>`` with its labels plus ``check``.
+- every check metric as ``payprobe_<name>`` with its labels plus ``check``; the path
+  check's per-hop series keep only their bounded labels (see PATH_LABELS).
 
 Prometheus wants base units: a metric whose name carries another time unit
 (``tls_cert_days_left``) is exported in seconds (``payprobe_tls_cert_seconds_left``,
@@ -23,14 +24,39 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import fields
 from typing import Any
+
+from payprobe.settings import PathConfig
 
 CHECK_STATUSES = ("ok", "warn", "fail", "error", "timeout", "skipped")
 RUN_STATUSES = ("healthy", "degraded", "unhealthy", "unknown")
+# The path check's series (path_hops, path_hop_loss_ratio, path_hop_rtt_seconds: every metric
+# named path_*) keep only labels whose values are bounded, so a scrape holds at most
+# endpoints x 2 x MAX_HOPS series of each: endpoint (one per endpoint the config names),
+# ip_family (ipv4 | ipv6) and hop (1..MAX_HOPS, the config's ceiling on path.max_hops, 64).
+# A hop's address never becomes a label: routes change, and every new router would be a new
+# series kept for ever. A sample whose family or hop falls outside the bound is dropped.
+PATH_LABELS = ("check", "endpoint", "ip_family", "hop")
+PATH_FAMILIES = ("ipv4", "ipv6")
+MAX_HOPS = int(next(f for f in fields(PathConfig) if f.name == "max_hops").metadata["max"])
 _BAD_NAME = re.compile(r"[^a-zA-Z0-9_:]")
 _BAD_LABEL = re.compile(r"[^a-zA-Z0-9_]")
 # Every control character but the newline, which has its own escape.
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def path_labels(labels: dict[str, Any]) -> dict[str, Any] | None:
+    """A path_* metric's labels within their bound (see PATH_LABELS), or None to drop the sample."""
+    kept = {k: v for k, v in labels.items() if k in PATH_LABELS}
+    if "ip_family" in kept and kept["ip_family"] not in PATH_FAMILIES:
+        return None
+    if "hop" in kept:
+        hop = str(kept["hop"])
+        if not (hop.isascii() and hop.isdigit() and 1 <= int(hop) <= MAX_HOPS):
+            return None
+        kept["hop"] = str(int(hop))   # "07" and "7" are one series
+    return kept
 
 
 def metric_name(name: str) -> str:
@@ -149,6 +175,11 @@ def render(report: dict[str, Any], *, lang: str = "en", colour: bool = False) ->
             labels = {"check": check.get("name", "")}
             labels.update({str(k): v for k, v in (m.get("labels") or {}).items()})
             raw = str(m.get("name", "unnamed"))
+            if raw.startswith("path_"):
+                bounded = path_labels(labels)
+                if bounded is None:
+                    continue
+                labels = bounded
             name, value = base_unit(raw, m.get("value"))
             unit = "s" if name != raw else (m.get("unit") or "")
             fam.add(f"payprobe_{name}", labels, value,

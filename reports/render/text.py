@@ -15,6 +15,7 @@ from typing import Any
 
 from payprobe.reports import catalog
 from payprobe.reports.phrase import Voice
+from payprobe.reports.render import path_view
 from payprobe.reports.types import Cause, CheckEntry, FindingEntry, Report, Summary
 from payprobe.reports.wording import (
     MEASURED_LANG,
@@ -62,6 +63,7 @@ def render(report: Report, *, lang: str = "en", colour: bool = False) -> str:
     lines += _causes(report.get("causes") or [], lang, colour)
     lines += _advice(summary, lang, colour)
     lines += _checks(report.get("checks") or [], voice, colour)
+    lines += path_view.text_lines(report.get("checks") or [], voice, _safe, colour)
     lines.append("")
     run_id = _safe(report.get("run_id", ""))
     lines.append(_c(f"{catalog.ui('run', lang)} {run_id} · {_safe(report.get('started_at', ''))} · "
