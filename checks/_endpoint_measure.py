@@ -6,7 +6,9 @@
 2. On a dual-stack name, one Happy Eyeballs connect
    (:func:`payprobe.net.connect_happy`) shows which family an app would use.
 3. ``latency.samples`` samples per address family, the two families in
-   parallel, each sample on a fresh connection to the family's first address:
+   parallel, each sample on a fresh connection to the family's first address,
+   the next one's connect overlapping the previous one's wait for its first
+   byte (payprobe.checks._endpoint_pipeline):
    TCP connect, TLS handshake (https) and one HTTP request, each phase timed
    separately. A sample that fails anywhere is lost; one with no progress for
    net.STALL_S has stalled; a slowloris server is cut off at the sample's
@@ -32,6 +34,7 @@ from payprobe.api import CheckCancelled, CheckContext, parallel
 from payprobe.checks import _workers
 from payprobe.checks._dualstack import app_family
 from payprobe.checks._endpoint_icmp import Pings
+from payprobe.checks._endpoint_pipeline import Pipeline, waiting_for_first_byte
 from payprobe.checks._endpoint_samples import Adapted, EndpointResult, Sample
 from payprobe.checks._sampling import BURST_WORKERS, agreement
 from payprobe.settings import Endpoint, LatencyConfig
@@ -217,20 +220,24 @@ def _sample_families(ctx: CheckContext[LatencyConfig], req: Request,
 
 def _samples(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ctx: Any,
              planned: int) -> Series:
-    """Up to ``planned`` samples back to back, sharing what is left of the deadline fairly,
-    until they agree (payprobe.checks._sampling): then stop, or take the rest at once."""
+    """Up to ``planned`` samples, the next overlapping the previous one's wait for its
+    first byte (payprobe.checks._endpoint_pipeline), sharing what is left of the deadline
+    fairly, until they agree (payprobe.checks._sampling): then stop, or take the rest at once."""
     samples: list[Sample] = []
+    pipe = Pipeline(lambda budget: _sample(ctx, req, address, tls_ctx, budget), planned,
+                    float(ctx.config.fail_ms) / 1000.0)
     while len(samples) < planned:
-        budget = _budget(ctx, planned - len(samples))
-        if budget is None:
-            # Never taken: counted as lost (the planned count is the denominator).
+        # Samples never taken (deadline) are counted as lost: the planned count is the denominator.
+        sample = pipe.next(lambda left: _budget(ctx, left))
+        if sample is None:
             break
-        samples.append(_sample(ctx, req, address, tls_ctx, budget))
+        samples.append(sample)
         adapted = agreement(samples, ctx.config)
         if adapted is None:
             continue
+        samples += pipe.drain()
         if not adapted.stopped:
-            if len(samples) == planned:
+            if len(samples) >= planned:
                 break   # nothing left to take at once
             samples += _rest_at_once(ctx, req, address, tls_ctx, planned - len(samples))
         return samples, adapted
@@ -288,6 +295,7 @@ def _sample(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ct
             s.phase = "tls"
             sock, s.tls_s = net.tls_handshake(sock, req.host, context=tls_ctx, timeout=left())
         s.phase = "http"
+        waiting_for_first_byte()
         http_timeout = left()
         t_http = time.monotonic()
         resp = net.http_exchange(sock, req.host_header, req.target, method=req.method,

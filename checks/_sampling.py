@@ -1,9 +1,11 @@
 """Adaptive sampling: when an endpoint's samples already agree, what to do next.
 
 The endpoints check takes ``latency.samples`` samples per endpoint one after
-another. Once the first ones agree, more of them one after another would only
-make the verdict wait (issue 15: a stalled or slow provider must not hold up
-the run). What the samples agree on decides what happens:
+another (the next one's connect overlapping the previous one's wait for its
+first byte: payprobe.checks._endpoint_pipeline, which holds the next sample back
+wherever that could change what they agree on). Once the first ones agree,
+more of them would only make the verdict wait (issue 15: a stalled or slow
+provider must not hold up the run). What the samples agree on decides what happens:
 
 ===========  =================================================================
 ``stalled``  stop. A sample made no progress for net.STALL_S while the peer

@@ -101,6 +101,7 @@ _BSSID_KEYS = {"bssid", "wifi_bssid", "ap_mac"}
 _SECRET_KEYS = re.compile(r"pass(word)?|passwd|secret|token|authorization|cookie|api_?key|credential",
                           re.I)
 _SECRET_KEY_EXCEPTIONS = {"has_credentials"}
+_TEXT_MEMO_ENTRIES = 20_000   # bounds the memo on a 1,000-endpoint report
 _LITERAL_TOKENS = {"home": "~", "hostname": "<hostname>", "user": "<user>", "literal": "***"}
 
 
@@ -116,6 +117,10 @@ class Redactor:
         self.keep = {str(ip) for ip in keep if ip is not None}
         self._known_addresses = fingerprints.digests.get("address", frozenset())
         self._known_macs = fingerprints.digests.get("mac", frozenset())
+        # A report repeats its strings (keys, units, statuses: ~300 distinct of
+        # ~5,000), and text() depends on nothing but the string and this
+        # redactor's fingerprints and salt: each distinct string is redacted once.
+        self._text_memo: dict[str, str] = {}
 
     def token(self, kind: str, value: str) -> str:
         digest = hashlib.sha256(self.salt + kind.encode() + b"\0" + value.encode("utf-8", "surrogatepass"))
@@ -124,6 +129,14 @@ class Redactor:
     # -- strings
 
     def text(self, value: str) -> str:
+        found = self._text_memo.get(value)
+        if found is None:
+            if len(self._text_memo) >= _TEXT_MEMO_ENTRIES:
+                self._text_memo.clear()
+            found = self._text_memo[value] = self._redact_text(value)
+        return found
+
+    def _redact_text(self, value: str) -> str:
         value = mask_secret_syntax(value)
         # Known values before the generic home pattern: /home/Alice Smith at the end of
         # a message is the local home as a whole, not /home/Alice and a word.

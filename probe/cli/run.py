@@ -83,14 +83,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         bandwidth = False
     path = bool(args.path or settings.path.enabled)
     opt_in = [name for name, wanted in (("bandwidth", bandwidth), ("path", path)) if wanted]
-    selected = registry.select(registry.discover(), args.only, args.skip, opt_in=opt_in)
+    available = registry.discover()   # imports every check module: once per run
+    selected = registry.select(available, args.only, args.skip, opt_in=opt_in)
     if not selected:
         raise UsageError("no checks selected: --only/--skip leave nothing to run")
 
     host = hostmod.detect()
     run_options = {"trigger": args.trigger, "bandwidth": bandwidth, "lang": lang,
                    "data_dir": str(paths.data_dir())}
-    available = registry.discover()
     old_term = _install(signal.SIGTERM, _on_term)
     try:
         result = _run_checks(args, settings, host, run_options, selected, deadline_s, lang, err)

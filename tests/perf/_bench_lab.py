@@ -182,8 +182,16 @@ def run_measured(lab: Any, argv: Sequence[str], *, env: dict[str, str] | None = 
     ``ip netns exec`` execs the command in place, so the child's pid is the
     command's own and wait4() returns its rusage (and that of its waited-for
     descendants: ru_maxrss is the largest of them, CPU times are summed).
+
+    Peak RSS comes through GNU time (:func:`rss_launcher`): Linux records, at
+    exec, the peak RSS of the memory the process had before it, and a child
+    forked (or vforked) from this bench starts with the bench's own memory, so
+    wait4()'s ru_maxrss of any direct child is at least the bench's peak RSS
+    (``true`` measured 43 MB). GNU time's child is forked from a small C
+    program instead, and time reports that child's own peak.
     """
-    full = ns_argv(lab, argv)
+    launcher, rss_file = rss_launcher(lab)
+    full = ns_argv(lab, [*launcher, *argv])
     out_path = Path(lab.dir) / f"bench-out-{time.monotonic_ns()}"
     with open(f"{out_path}.stdout", "w+") as out, open(f"{out_path}.stderr", "w+") as err:
         t0 = time.perf_counter()
@@ -202,7 +210,30 @@ def run_measured(lab: Any, argv: Sequence[str], *, env: dict[str, str] | None = 
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     return Measured(list(full), proc.returncode, wall, usage.ru_utime + usage.ru_stime,
-                    usage.ru_maxrss / 1024.0, stdout, stderr)
+                    _peak_rss_kib(rss_file, usage.ru_maxrss) / 1024.0, stdout, stderr)
+
+
+GNU_TIME = Path("/usr/bin/time")
+
+
+def rss_launcher(lab: Any) -> tuple[list[str], Path | None]:
+    """GNU time writing the child's peak RSS (KiB) to a file, or nothing without it."""
+    if not GNU_TIME.exists():
+        return [], None
+    rss_file = Path(lab.dir) / f"bench-rss-{time.monotonic_ns()}"
+    return [str(GNU_TIME), "-q", "-f", "%M", "-o", str(rss_file)], rss_file
+
+
+def _peak_rss_kib(rss_file: Path | None, fallback_kib: int) -> int:
+    """What GNU time wrote (its last line), else wait4()'s figure (an upper bound)."""
+    try:
+        text = rss_file.read_text().split() if rss_file is not None else []
+        return int(text[-1]) if text else fallback_kib
+    except (OSError, ValueError):
+        return fallback_kib
+    finally:
+        if rss_file is not None:
+            rss_file.unlink(missing_ok=True)
 
 
 def payprobe_argv(config: Path, *args: str, redact: bool = False) -> list[str]:

@@ -530,7 +530,9 @@ def cost(b: Bench, fl: FullLab) -> None:
               f"{med(v['recv']):,.0f}")
     t.notes += [
         "Peak RSS and CPU from os.wait4() rusage of the child (for the script: the largest of its "
-        "commands, CPU summed over all); blackbox_exporter: the long-running exporter's VmHWM and its "
+        "commands, CPU summed over all), the peak RSS through GNU time (`time -f %M`): a child forked "
+        "straight from the bench would report at least the bench's own peak RSS (Linux keeps the "
+        "pre-exec memory's high-water mark; `true` read 43 MB); blackbox_exporter: the long-running exporter's VmHWM and its "
         "CPU during the sweep (it is a daemon; its start-up is not paid per sweep).",
         "Bytes: iptables-legacy counters inside the namespace, one rule per lab service range "
         "(-d RANGE: sent, -s RANGE: received), inserted first in OUTPUT, through which every packet on "

@@ -36,10 +36,21 @@ def time_command(argv: list[str], runs: int, env: dict[str, str] | None = None) 
 
 
 def child_peak_rss_mb(argv: list[str], env: dict[str, str]) -> float:
-    """Peak RSS of one child (wait4's rusage is per child, not the max over all)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, _, usage = os.wait4(proc.pid, 0)
-    return usage.ru_maxrss / 1024.0  # Linux: KiB
+    """Peak RSS of one child (wait4's rusage is per child, not the max over all).
+
+    Through GNU time where it is installed: a child forked straight from this
+    process reports at least this process's own peak RSS (Linux keeps the
+    high-water mark of the memory it had before exec); time's child does not.
+    """
+    gnu_time = Path("/usr/bin/time")
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        launcher = [str(gnu_time), "-q", "-f", "%M", "-o", rss_file.name] if gnu_time.exists() else []
+        proc = subprocess.Popen([*launcher, *argv], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env)
+        _, _, usage = os.wait4(proc.pid, 0)
+        words = rss_file.read().split() if launcher else []
+    kib = int(words[-1]) if words and words[-1].isdigit() else usage.ru_maxrss  # Linux: KiB
+    return kib / 1024.0
 
 
 def runner_overhead(n: int, sleep_s: float) -> float:

@@ -1,0 +1,93 @@
+"""The endpoints check's overlapped samples (payprobe.checks._endpoint_pipeline)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from payprobe.checks._endpoint_pipeline import Pipeline, waiting_for_first_byte
+from payprobe.checks._endpoint_samples import Sample
+
+WAIT_S = 5.0   # a safety net only: every wait below is released by an event
+
+
+class Recorder:
+    """A fake sample: counts samples in flight and lets a test hold them."""
+
+    def __init__(self, *, reach_first_byte: bool = True) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.started = 0
+        self.reach_first_byte = reach_first_byte
+        self.second_started = threading.Event()
+
+    def take(self, budget_s: float) -> Sample:
+        with self.lock:
+            self.started += 1
+            index = self.started
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        if index == 2:
+            self.second_started.set()
+        if self.reach_first_byte:
+            waiting_for_first_byte()
+        if index == 1:
+            # The first sample waits for its answer until the second one has begun
+            # (or, where the second must not begin, until the safety net).
+            self.second_started.wait(WAIT_S if self.reach_first_byte else 0.2)
+        with self.lock:
+            self.in_flight -= 1
+        return Sample(http_status=200 + index)
+
+
+def collect(pipe: Pipeline, budget: Callable[[int], float | None] = lambda left: 1.0) -> list[Sample]:
+    out: list[Sample] = []
+    while (sample := pipe.next(budget)) is not None:
+        out.append(sample)
+    return out
+
+
+def test_pipeline_when_samples_reach_their_first_byte_overlaps_two_and_keeps_their_order():
+    rec = Recorder()
+    samples = collect(Pipeline(rec.take, 5, fail_s=60.0))
+    assert rec.second_started.is_set() and rec.most_in_flight == 2
+    assert [s.http_status for s in samples] == [201, 202, 203, 204, 205]
+
+
+def test_pipeline_when_a_sample_never_reaches_its_first_byte_holds_the_next_back():
+    # A connect that times out or a handshake that stalls: one sample at a time, as before.
+    rec = Recorder(reach_first_byte=False)
+    samples = collect(Pipeline(rec.take, 3, fail_s=60.0))
+    assert rec.most_in_flight == 1 and len(samples) == 3
+
+
+def test_pipeline_when_a_sample_has_run_past_fail_ms_holds_the_next_back():
+    rec = Recorder()
+    rec.second_started.set()   # nothing to wait for: the first must not overlap anyway
+    samples = collect(Pipeline(rec.take, 3, fail_s=-1.0))
+    assert rec.most_in_flight == 1 and len(samples) == 3
+
+
+def test_pipeline_when_the_deadline_leaves_no_budget_starts_no_more():
+    rec = Recorder(reach_first_byte=False)
+    budgets = iter([1.0, 1.0, None])
+    samples = collect(Pipeline(rec.take, 5, fail_s=60.0), lambda left: next(budgets))
+    assert rec.started == 2 and len(samples) == 2
+
+
+def test_pipeline_drain_when_sampling_stops_returns_the_sample_under_way():
+    rec = Recorder()
+    pipe = Pipeline(rec.take, 5, fail_s=60.0)
+    first = pipe.next(lambda left: 1.0)
+    rest = pipe.drain()
+    assert first is not None and first.http_status == 201
+    assert [s.http_status for s in rest] == [202] and rec.started == 2
+
+
+def test_pipeline_when_a_sample_raises_it_is_one_lost_sample():
+    def broken(budget_s: float) -> Sample:
+        raise ValueError("bug")
+
+    (sample,) = collect(Pipeline(broken, 1, fail_s=60.0))
+    assert sample.failure is not None and not sample.ok
