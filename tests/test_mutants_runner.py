@@ -329,3 +329,25 @@ def test_run_when_an_unexpected_error_escapes_cancels_the_checks_and_raises():
 def test_skipped_result_when_asked_is_a_skipped_check_with_the_reason():
     assert skipped_result("dns", "3", "not selected") == CheckResult("dns", "3", "skipped", 0.0,
                                                                      summary="not selected")
+
+
+def test_run_when_a_check_says_the_device_is_offline_skips_the_network_checks_by_name_and_version():
+    def offline(ctx: CheckContext) -> Outcome:
+        ctx.shared.put("net.offline", "no route")
+        return Outcome(summary="offline")
+
+    def waits(ctx: CheckContext) -> Outcome:
+        ctx.cancelled.wait(30)
+        return Outcome(summary="measured")
+
+    network = make("dns", waits)
+    network.cls.needs_network = True  # type: ignore[union-attr]
+    bandwidth = make("bandwidth", lambda ctx: Outcome(summary="never"))
+    bandwidth.cls.needs_network = True  # type: ignore[union-attr]
+    res = run([make("connectivity", offline), network, bandwidth], deadline_s=20)
+    for name in ("dns", "bandwidth"):
+        assert (res[name].name, res[name].version, res[name].status) == (name, "7", "skipped")
+        assert res[name].summary == "the device is offline (no route)"
+        assert res[name].evidence == [{"what": "skipped", "because": "device_offline"}]
+    assert res["bandwidth"].duration_s == 0.0
+    assert res["connectivity"].summary == "offline"
