@@ -1,25 +1,7 @@
-"""path check in a multi-hop lab of its own: phone -> Wi-Fi router -> ISP -> provider edge -> server.
-
-Five network namespaces chained by veth pairs, forwarding on, IPv4 and IPv6,
-addresses from the documentation ranges only (inside the namespaces). The
-server answers TCP on 443 at eight addresses per family. The check runs in the
-phone's namespace (``ip netns exec``, a subprocess that calls the check class).
-
-Loss "at a hop" is injected where a traceroute sees it start: a random drop
-(``-m statistic --mode random --probability 0.3``) of the packets arriving at
-that hop from the phone's side (raw PREROUTING on its upstream interface), so
-the hop's own answers and every hop after it lose them. (A drop in FORWARD
-would spare the hop's own "time exceeded" answers and show up from the next
-hop on.)
-
-The routers' ICMP rate limit is Linux's own (net.ipv4.icmp_ratelimit). The
-loss-location tests switch it off and probe 20 times per hop, fast; the
-rate-limit tests keep it (and make one router strict) and use the check's
-default pacing.
-
-The lab (tests/pathlab.py, shared with tests/test_lab_multihop.py) is built
-here, not by tests/lab/; when it cannot be, the tests skip, except under
-CI=true, where they fail.
+"""path check in the multi-hop lab of tests/pathlab.py (phone -> Wi-Fi router ->
+ISP -> provider edge -> server; how loss and rate limits are injected is told
+there). When the lab cannot be built the tests skip, except under CI=true,
+where they fail.
 """
 
 from __future__ import annotations
