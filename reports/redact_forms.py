@@ -108,8 +108,9 @@ URL_USERINFO = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s\"'<>]+@", r
 BARE_USERINFO = re.compile(r"(?<![\w/@.:-])[\w.%~+-]+:[^\s/@\"'<>]+@(?=[\w.-]+)")
 # A URL ends before white space, quotes, angle brackets and trailing punctuation of prose.
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s\"'<>`]*[^\s\"'<>`.,;:!?)\]}]", re.I)
-# key=value after ? or & anywhere, also in a path without a scheme (GET /x?key=...).
-_QUERY_PAIR = re.compile(r"(?P<lead>[?&][^=&#?\s\"'<>]+=)(?P<value>[^&#\s\"'<>]+)")
+# key=value after ? or & anywhere, also in a path without a scheme (GET /x?key=...);
+# like a URL, the value ends before trailing punctuation of prose.
+_QUERY_PAIR = re.compile(r"(?P<lead>[?&][^=&#?\s\"'<>]+=)(?P<value>[^&#\s\"'<>]*[^&#\s\"'<>.,;:!?)\]}])")
 _AUTH_HEADER = re.compile(r"(?P<lead>\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:bearer|basic|digest|negotiate|"
                           r"token)\s+)?)(?P<value>[^\s\"'<>,;]+)", re.I)
 _BEARER = re.compile(r"(?P<lead>\bbearer\s+)(?P<value>[\w.~+/-]{6,}=*)", re.I)

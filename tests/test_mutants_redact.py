@@ -145,6 +145,8 @@ def test_canonical_ip_when_not_an_address_is_none(raw):
     ("http://h/p?a?b", "http://h/p?***"),
     ("http://h/p?=b=c", "http://h/p?=***"),
     ("GET /x?token=abc&b=2 HTTP", "GET /x?token=***&b=*** HTTP"),
+    ("see /x?a=1, then /y?b=2.", "see /x?a=***, then /y?b=***."),   # prose punctuation stays
+    ("(/x?a=1)", "(/x?a=***)"),
     ("Authorization: Bearer abcdef123", "Authorization: Bearer ***"),
     ("proxy-authorization=basic xyz", "proxy-authorization=basic ***"),
     ("authorization:abc,next", "authorization:***,next"),

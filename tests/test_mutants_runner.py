@@ -157,17 +157,20 @@ def test_run_when_a_late_result_arrives_after_the_deadline_keeps_the_timeout():
 
 def test_run_when_the_run_deadline_has_passed_times_out_every_check_at_once():
     block = threading.Event()
+    finished: list[str] = []
 
     def wait(ctx: CheckContext) -> Outcome:
         block.wait(5)
+        finished.append(ctx.name)
         return Outcome()
 
-    t0 = time.monotonic()
     res = run([make("a", wait), make("b", wait)], deadline_s=0.0)
+    still_running = not finished       # the runner did not wait for the checks to return
     block.set()
+    assert still_running
     assert [(r.status, r.error) for r in res.values()] == [("timeout", "generic_timeout")] * 2
-    assert res["a"].summary.startswith("stopped at its deadline (")
-    assert time.monotonic() - t0 < 5
+    # A check started after its deadline ran for no time, never for "-0.0 s".
+    assert {r.summary for r in res.values()} == {"stopped at its deadline (0.0 s)"}
 
 
 def test_run_when_checks_finish_returns_them_in_the_given_order_with_run_times():

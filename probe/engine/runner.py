@@ -262,7 +262,7 @@ class Runner:
                     j.ctx.cancelled.set()
                     self._finish(j, CheckResult(
                         j.check.name, j.check.version, TIMEOUT, now - j.started,
-                        summary=f"stopped at its deadline ({j.hard_deadline - j.started:.1f} s)",
+                        summary=f"stopped at its deadline ({max(0.0, j.hard_deadline - j.started):.1f} s)",
                         error=fc.GENERIC_TIMEOUT), results)
 
     def _stop_network_checks(self, jobs: list[_Job], results: dict[str, CheckResult]) -> None:
