@@ -351,7 +351,8 @@ def test_dig_and_sntp_when_udp_delayed_see_added_delay(lab):
     # resolution below; its own clock reads a few ms late now and then above.
     qtime = dig(lab, dns, "openapi.alipay.com")[2]
     assert 120 - 1 <= qtime <= 126
-    # A plain socket round trip shows the exact added delay.
+    # A plain socket round trip shows the added delay: never less, and above it only by
+    # scheduling (a loaded 2-core machine has read 123 ms); a delay added twice reads 240.
     code = textwrap.dedent(f"""
         import socket, struct, time
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -361,7 +362,7 @@ def test_dig_and_sntp_when_udp_delayed_see_added_delay(lab):
             print((time.perf_counter() - t) * 1000)
     """)
     rtts_ms = [float(x) for x in lab.exec([sys.executable, "-c", code]).stdout.split()]
-    assert len(rtts_ms) == 3 and all(120 <= r < 122 for r in rtts_ms), rtts_ms
+    assert len(rtts_ms) == 3 and all(120 <= r < 135 for r in rtts_ms), rtts_ms
     ntp = lab.host_address("ntp.aliyun.com")
     lab.delay(ntp, 100, proto="udp", port=123)
     # Only the request is held: NTP reads half the asymmetry as offset.
