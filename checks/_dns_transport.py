@@ -7,8 +7,8 @@ answers mean; this module only asks, and says how it went:
 ``QueryResult``               one query's outcome, the check's unit of evidence
 ``Server``, ``server_of``     where a configured resolver is reached: an IP, a
                               port and, for DoT/DoH, the name TLS verifies
-``query_resolver``            one direct query (UDP with TCP fallback on
-                              truncation, TCP, DoT, DoH); never raises but
+``query_resolver``            one direct query (UDP, resent when unanswered, with
+                              TCP fallback on truncation; TCP, DoT, DoH); never raises but
                               CheckCancelled
 ``query_system``              getaddrinfo (payprobe.net.resolve), as an app asks
 ``_dns_query``                dnspython's ``dns.query`` without the optional
@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 from payprobe import classify as fc
 from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext
+from payprobe.checks._dns_udp import udp_with_resends
 from payprobe.settings import DnsConfig, Resolver
 
 SYSTEM = "system"
@@ -73,6 +74,8 @@ class QueryResult:
     error: str = ""
     protocol: str = ""
     skipped: str = ""          # why the query was not sent ("resolver_silent")
+    tries: int = 1             # UDP: datagrams sent (payprobe.checks._dns_udp)
+    lost: int = 0              # of them, tries that went unanswered before the one answered
 
     @property
     def responded(self) -> bool:
@@ -109,6 +112,8 @@ class QueryResult:
             evidence["error"] = self.error
         if self.skipped:
             evidence["skipped"] = self.skipped
+        if self.lost:
+            evidence["lost"] = self.lost   # sent again and answered: datagrams lost on the way
         return evidence
 
 
@@ -257,8 +262,8 @@ def _exchange(q: Any, protocol: str, server: Server, timeout: float, ca_file: st
                              ssl_context=context, server_hostname=server.tls_name)
     t0 = time.perf_counter()
     try:
-        return dns_query.udp(q, server.address, timeout=timeout, port=server.port,
-                             raise_on_truncation=True)
+        response, result.tries, result.lost = udp_with_resends(q, server.address, server.port, timeout)
+        return response
     except dns.message.Truncated:
         # Too big for UDP: ask again over TCP, in what is left of the budget.
         left = timeout - (time.perf_counter() - t0)
