@@ -2,7 +2,8 @@
 
 A place is one thing a check reached for, tried one or more times: an
 endpoint (one try per sample), a TLS host (one handshake), a resolver (one try
-per query), a connectivity check URL, a time source. Each try ended one way:
+per query, plus one lost try per datagram it had to send again), a
+connectivity check URL, a time source. Each try ended one way:
 
 =============  ================================================================
 ``ok``         something answered (an HTTP 503 is an answer: the path worked)
@@ -25,6 +26,7 @@ not resolve ("could not run for that name") counts as one failed lookup.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,8 @@ LOSSY_FAILURES = frozenset({fc.GENERIC_TIMEOUT, fc.CONNECTION_RESET, fc.CONNECTI
 DNS_LOSSY_FAILURES = frozenset({fc.DNS_TIMEOUT})
 SYSTEM_RESOLVER = "system"
 OUTCOMES = ("ok", "lossy", "dns_lossy", "dns_hard", "hard", "cut")
+# Resent tries counted per query (a report from outside may claim any number).
+MAX_LOST = 8
 
 
 def outcome(failure: str | None, phase: str | None = None) -> str:
@@ -123,10 +127,7 @@ def host_providers(endpoints: Iterable[Any]) -> dict[str, str]:
 
 def provider_of(target: str, hosts: Mapping[str, str]) -> str:
     """The provider of a TLS target label ("host" or "host:port"), or ""."""
-    if target in hosts:
-        return hosts[target]
-    host = target.rsplit(":", 1)[0] if target.count(":") == 1 else target
-    return hosts.get(host, "")
+    return hosts[target] if target in hosts else hosts.get(_host(target), "")
 
 
 def _items(check: CheckEntry | None, *whats: str) -> list[dict[str, Any]]:
@@ -175,6 +176,11 @@ def _dns_places(check: CheckEntry | None) -> list[Place]:
         place = by_resolver.setdefault(resolver, Place("dns", resolver))
         answered = item.get("rcode") is not None
         failure = item.get("failure")
+        lost = item.get("lost")
+        lost = min(lost, MAX_LOST) if isinstance(lost, int) and not isinstance(lost, bool) else 0
+        for _ in range(lost):
+            # Sent again and answered: the tries before it were lost on the way.
+            place.add(fc.GENERIC_TIMEOUT, kind="lossy")
         if answered and item.get("rcode") in ("NOERROR", "NXDOMAIN"):
             place.add(None)
         elif resolver == SYSTEM_RESOLVER or answered:
@@ -199,6 +205,81 @@ def _simple_places(check: CheckEntry | None, layer: str, whats: tuple[str, ...],
     return places
 
 
+def _host(target: str) -> str:
+    return target.rsplit(":", 1)[0] if target.count(":") == 1 else target
+
+
+def _system_lookups(by_name: Mapping[str, CheckEntry]) -> tuple[set[str], set[str], set[str], set[str]]:
+    """Names the system resolver answered / timed out on, in the dns check and in the
+    TLS check (whose handshakes look their hosts up through it, as apps do)."""
+    dns_ok, dns_lost, tls_ok, tls_lost = set[str](), set[str](), set[str](), set[str]()
+    for item in _items(by_name.get("dns"), "dns_query"):
+        if item.get("resolver") == SYSTEM_RESOLVER and not item.get("skipped"):
+            name = str(item.get("name", "")).lower()
+            if item.get("rcode") in ("NOERROR", "NXDOMAIN"):
+                dns_ok.add(name)
+            elif item.get("failure") in DNS_LOSSY_FAILURES:
+                dns_lost.add(name)
+    for item in _items(by_name.get("tls"), "tls", "not_measured"):
+        name = _host(str(item.get("target", ""))).lower()
+        if item.get("what") == "not_measured":
+            if item.get("failure") in DNS_LOSSY_FAILURES:
+                tls_lost.add(name)
+        elif item.get("phase") != "resolve" and item.get("failure") not in DNS_LOSSY_FAILURES:
+            tls_ok.add(name)
+    return dns_ok, dns_lost, tls_ok, tls_lost
+
+
+def _mark_intermittent(places: list[Place], by_name: Mapping[str, CheckEntry]) -> None:
+    """The same name answered in one check and timed out in the other: that lookup was
+    lost on the way (a resolver that is dead, or has no answer for a name, fails it
+    every time). The system resolver then answered some tries and lost others."""
+    system = next((p for p in places if p.layer == "dns" and p.name == SYSTEM_RESOLVER), None)
+    if system is None:
+        return
+    dns_ok, dns_lost, tls_ok, tls_lost = _system_lookups(by_name)
+    for _ in dns_lost & tls_ok:       # its timeout in the dns check was a lost datagram
+        system.tries["dns_lossy"] = max(0, system.tries["dns_lossy"] - 1)
+        system.tries["lossy"] += 1
+        system.tries["ok"] += 1
+    for _ in dns_ok & tls_lost:       # answered in the dns check, lost for the TLS check
+        system.tries["lossy"] += 1
+    alternates = [p for p in places if p.layer == "dns" and p is not system]
+    if (system.dns_lossy and not system.lossy and alternates
+            and all(p.ok == 0 and p.lossy for p in alternates)
+            and any(p.lossy for p in places if p.layer != "dns")
+            and (system.ok or _answered_by_name(by_name))):
+        # It answered some lookups (a check URL or a time source reached by name counts)
+        # and timed out on others, every other resolver timed out the same way, and tries
+        # were lost after their names resolved: the link lost those lookups. A resolver
+        # with no answer for some names does not make the others, and connections, time out.
+        system.tries["dns_lossy"] -= 1
+        system.tries["lossy"] += 1
+        system.tries["ok"] = max(1, system.ok)
+
+
+def _answered_by_name(by_name: Mapping[str, CheckEntry]) -> list[str]:
+    """Hosts of check URLs and time sources that answered and are names, not addresses:
+    the system resolver looked them up."""
+    hosts = []
+    for check, whats, key in (("connectivity", ("check_url",), "url"), ("clock", ("ntp", "http_date"), "source")):
+        for item in _items(by_name.get(check), *whats):
+            if item.get("ok") or item.get("status") is not None:
+                source = str(item.get(key, ""))
+                host = urlsplit(source).hostname if "://" in source else _host(source)
+                if host and not _is_address(host):
+                    hosts.append(host)
+    return hosts
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def read_places(by_name: Mapping[str, CheckEntry], hosts: Mapping[str, str]) -> list[Place]:
     """Every place the run's evidence shows, in check order."""
     readers: list[Callable[[], list[Place]]] = [
@@ -208,4 +289,6 @@ def read_places(by_name: Mapping[str, CheckEntry], hosts: Mapping[str, str]) -> 
         lambda: _simple_places(by_name.get("clock"), "clock", ("ntp", "http_date"), "source"),
         lambda: _endpoint_places(by_name.get("endpoints")),
     ]
-    return [p for read in readers for p in read()]
+    places = [p for read in readers for p in read()]
+    _mark_intermittent(places, by_name)
+    return places

@@ -28,6 +28,8 @@ from payprobe.reports.evidence import SYSTEM_RESOLVER, Place
 # Below this probability that the loss seen elsewhere took every one of a
 # provider's tries (by chance, on any of the providers), its failure is its own.
 CHANCE_FLOOR = 1e-3
+# Fewer tries than this on the other providers say too little about the link's loss rate.
+FEW_TRIES = 4
 
 
 @dataclass
@@ -66,12 +68,19 @@ class LinkView:
         return [p for p in self.places if p.dns_lossy]
 
     def loss_elsewhere(self, provider: str) -> tuple[int, int]:
-        """(tries lost, tries made) after the name resolved, on the other providers' places."""
+        """(tries lost, tries made) after the name resolved, on the other providers' places.
+
+        On a lossy link where the other providers made too few such tries to tell (their
+        names did not resolve, say), every other place counts, lookups included."""
         lost = tried = 0
         for p in self.places:
             if p.provider and p.provider != provider and p.layer in ("endpoints", "tls"):
                 lost += p.lossy
                 tried += p.ok + p.lossy
+        if tried < FEW_TRIES and self.lossy:
+            others = [p for p in self.places if p.provider != provider]
+            lost = sum(p.lossy + p.dns_lossy for p in others)
+            tried = lost + sum(p.ok for p in others)
         return lost, tried
 
     def explains(self, provider: str, lost_tries: int) -> bool:

@@ -51,6 +51,8 @@ def rule_offline(facts: Facts) -> Candidate | None:
     if offline:
         reason = offline[0]["data"].get("reason") or "no_route"
         if reason == "all_failed":
+            if facts.link.lossy:
+                return None   # tries lost at random, some answered: unstable, not offline
             # The link is up but no connectivity probe got through: "no internet", which
             # DNS or a firewall can also cause, so it does not silence the other causes.
             return Candidate("offline", offline[0]["severity"], "medium", offline,

@@ -5957,7 +5957,9 @@ EXPECTED: dict[str, dict[str, Any]] = {'a_failure_nothing_explains': {'causes': 
 PLACES_OF_A_LOSSY_RUN = [('connectivity', 'http://connect.rom.miui.com/generate_204', '', {'ok': 1}, []),
  ('connectivity', 'http://www.qualcomm.cn/generate_204', '', {'lossy': 1}, ['generic_timeout']),
  ('connectivity', 'http://connectivitycheck.gstatic.com/generate_204', '', {'ok': 1}, []),
- ('dns', 'system', '', {'ok': 4, 'dns_lossy': 1}, ['dns_timeout']),
+ # the system resolver timed out on UnionPay's name in the dns check and answered it for the
+ # TLS check: one lookup lost on the way (reports/evidence.py _mark_intermittent)
+ ('dns', 'system', '', {'ok': 5, 'lossy': 1}, ['dns_timeout']),
  ('dns', 'AliDNS', '', {'ok': 4, 'lossy': 1}, ['dns_timeout']),
  ('dns', 'DNSPod', '', {'ok': 4, 'lossy': 1}, ['dns_timeout']),
  ('tls', 'openapi.alipay.com', 'alipay', {'ok': 1}, []),
