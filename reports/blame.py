@@ -179,11 +179,22 @@ def provider_cases(facts: Facts) -> dict[str, ProviderCase]:
         case = cases.setdefault(group, ProviderCase(group))
         case.hits.append(Hit(row, f.get("target", ""), finding=f))
     _add_healthy_hosts(facts, cases)
-    for case in cases.values():
-        # A host or endpoint that failed is not healthy, whichever check saw it work.
-        failed = {h.where for h in case.hits if ROWS[h.row].state}
+    measured = {e.provider for e in facts.endpoints}
+    for group, case in cases.items():
+        # An endpoint (or, where no endpoint was measured, a TLS host) that failed is not
+        # healthy, whichever check saw it work. Endpoint names and host names are kept
+        # apart: an endpoint named like its host is not the host.
+        kind = "endpoint" if group in measured else "tls"
+        failed = {h.where for h in case.hits if ROWS[h.row].state and _kind(h) == kind}
         case.healthy = [w for w in case.healthy if w not in failed]
     return cases
+
+
+def _kind(hit: Hit) -> str:
+    """Whether a hit is about an endpoint (by its name) or a TLS host."""
+    if hit.endpoint is not None or (hit.finding is not None and hit.finding["code"].startswith("endpoint.")):
+        return "endpoint"
+    return "tls"
 
 
 def _add_healthy_hosts(facts: Facts, cases: dict[str, ProviderCase]) -> None:

@@ -197,11 +197,41 @@ def test_inconclusive_when_a_provider_has_more_working_endpoints_names_two_of_th
     checks, settings = _more(Run().down("WeChat Pay API", "connection_refused").checks(), *more)
     causes, _ = _diagnose(checks, settings)
     assert _said(causes) == [("inconclusive", None, None, "info", "low", INCONCLUSIVE.format(
-        "The TLS check failed on api.mch.weixin.qq.com (connection_refused), but the endpoints check reached "
+        "The TLS check found a problem with api.mch.weixin.qq.com (connection_refused), but the endpoints check reached "
         "that provider (WeChat Pay API v3, WeChat Pay API v4). WeChat Pay API fails (connection_refused) while "
         "WeChat Pay API v3, WeChat Pay API v4 of the same provider works."))]
     zh, _ = _diagnose(checks, settings, "zh")
     assert zh[0]["explanation"] == (
-        "证据互相矛盾：TLS 检查在 api.mch.weixin.qq.com 上失败（connection_refused），但接口检查能访问该服务商"
+        "证据互相矛盾：TLS 检查在 api.mch.weixin.qq.com 上发现问题（connection_refused），但接口检查能访问该服务商"
         "（微信支付 API v3、WeChat Pay API v4）。微信支付 API 失败（connection_refused），而同一服务商的微信支付 API v3、"
         "WeChat Pay API v4 正常。现有证据不能指向某一个原因，所以本报告不做猜测。")
+
+
+def _stripe_named(name: str, tls_finding: dict[str, Any]) -> tuple[list[dict[str, Any]], Settings]:
+    """A healthy run whose Stripe endpoint is called ``name``, with a TLS finding on its host."""
+    run = Run()
+    run.tls_findings.append(tls_finding)
+    checks = run.checks()
+    for check in checks:
+        if check["name"] == "endpoints":
+            for item in check["evidence"]:
+                if item.get("endpoint") == "Stripe API":
+                    item["endpoint"] = name
+    settings = Settings(endpoints=[Endpoint(name if e.name == "Stripe API" else e.name, e.url, e.provider)
+                                   for e in SETTINGS.endpoints])
+    return checks, settings
+
+
+@pytest.mark.parametrize("tls_finding", [
+    finding("tls.slow", "warn", HOST["Stripe API"], handshake_ms=950.0, threshold_ms=800.0),
+    finding("tls.hostname_mismatch", "fail", HOST["Stripe API"], failure="tls_hostname_mismatch"),
+])
+def test_blame_when_an_endpoint_is_named_like_its_host_diagnoses_as_under_any_other_name(tls_finding):
+    # The working endpoint is not the failing TLS host because they share a name: Stripe
+    # is not blamed while its endpoint works (it used to be, named "api.stripe.com").
+    plain, plain_settings = _stripe_named("Stripe API", tls_finding)
+    hosty, hosty_settings = _stripe_named(HOST["Stripe API"], tls_finding)
+    plain_causes, _ = _diagnose(plain, plain_settings)
+    hosty_causes, _ = _diagnose(hosty, hosty_settings)
+    assert [c["code"] for c in hosty_causes] == [c["code"] for c in plain_causes]
+    assert "payment_service_outage" not in [c["code"] for c in hosty_causes]
