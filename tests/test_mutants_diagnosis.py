@@ -6067,7 +6067,7 @@ EXPECTED_ZH: dict[str, dict[str, Any]] = {'every_check_fine': {'causes': [],
                                                          'confidence': 'low',
                                                          'title': '没有明确的网络原因',
                                                          'explanation': '证据互相矛盾：TLS 检查在 api.mch.weixin.qq.com '
-                                                                        '上失败（generic_timeout），但接口检查能访问该服务商（微信支付 API '
+                                                                        '上发现问题（generic_timeout），但接口检查能访问该服务商（微信支付 API '
                                                                         'v3）。微信支付 API '
                                                                         '失败（generic_timeout），而同一服务商的微信支付 API v3 '
                                                                         '正常。现有证据不能指向某一个原因，所以本报告不做猜测。',
