@@ -162,7 +162,9 @@ def _status_and_summary(results: list[EndpointResult], rows: list[tuple[str, dic
     alone from passing as healthy (a run is ``unknown`` when nothing was measured).
     """
     unresolved = [r for r in results if r.resolve_failure]
-    down = [g["provider"] for g in by_provider.values() if g["all_down"]]
+    # "down" only for providers measured at all: a name that did not resolve says nothing of its servers.
+    measured = {r.endpoint.provider or r.endpoint.name for r in results if not r.resolve_failure}
+    down = [g["provider"] for g in by_provider.values() if g["all_down"] and g["provider"] in measured]
     ok_count = sum(int(item["ok"]) for _, item in rows)
     out.summary = (f"{ok_count}/{len(rows)} endpoints reachable"
                    + (f"; down: {', '.join(down)}" if down else ""))

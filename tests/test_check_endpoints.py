@@ -192,6 +192,7 @@ def test_endpoints_when_no_name_resolves_records_not_measured_and_errors_without
         ("A", False, "dns_nxdomain"), ("B", False, "dns_nxdomain")]
     assert out.resolved_status() == "error" and out.error == "dns_nxdomain"
     assert "not measured" in out.summary
+    assert "down:" not in out.summary     # nothing was measured: no provider is called down
 
 
 def test_endpoints_when_one_name_does_not_resolve_warns_and_measures_the_others(
