@@ -104,9 +104,8 @@ def test_udp_when_the_first_try_is_answered_sends_once_and_loses_nothing(host):
 
 def test_udp_when_the_first_datagram_is_lost_sends_again_and_counts_one_lost(host):
     with serve(["drop", "answer"], host) as server:
-        response, tries, lost = ask(server, host)
+        _, tries, lost = ask(server, host)
         assert (tries, lost, server.received) == (2, 1, 2)
-        assert response.time < RESEND_S    # the answered try's own round trip, not the wait before it
 
 
 def test_udp_when_two_datagrams_are_lost_counts_two(host):
@@ -119,9 +118,8 @@ def test_udp_when_the_first_try_is_answered_late_is_a_slow_answer_not_a_loss(hos
     # The server answers the first query only once the resent one arrived: the answer
     # is the first try's (its ID), so nothing was lost; it was slow.
     with serve(["late", "drop"], host) as server:
-        response, tries, lost = ask(server, host)
+        _, tries, lost = ask(server, host)
         assert (tries, lost) == (2, 0)
-        assert response.time >= RESEND_S
 
 
 def test_udp_when_nothing_answers_times_out_after_resending_until_the_timeout(host):
