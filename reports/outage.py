@@ -119,6 +119,8 @@ def _judge(facts: Facts, case: ProviderCase, alike: list[ProviderCase]) -> tuple
             return None   # several providers at once: the clock or an interceptor (other rules)
         return "fail", confidence
     if state == "down":
+        if "partial_loss" in rows and not rows & _DETERMINISTIC:
+            return None   # some of its samples got through: not down (a TLS try lost to loss, say)
         if not rows & _DETERMINISTIC and facts.link.explains(case.provider, lost_tries(facts, case)):
             return None   # the link's loss took its tries, as it took others'
         endpoints = sum(1 for h in case.hits if h.endpoint is not None)

@@ -126,3 +126,20 @@ def test_lossy_when_resolvers_resent_queries_and_a_handshake_was_lost_is_unstabl
         causes, _ = diagnose(checks, lang=lang, settings=SETTINGS)
         assert causes[0]["code"] == "network_unstable", [c["code"] for c in causes]
         assert any(word in r for r in causes[0]["remedies"])
+
+
+def test_lossy_path_when_half_of_one_providers_samples_and_its_tls_try_are_lost_blames_no_provider():
+    # The path to Stripe alone loses half its packets: two of four samples got through,
+    # slowly (a lost SYN is sent again after a second), and the TLS check's one
+    # handshake was lost. Its servers answer: not an outage.
+    run = Run("evidence")
+    run.eps["Stripe API"].samples = [{"failure": None, "phase": None}, lost(),
+                                     {"failure": None, "phase": None}, lost()]
+    run.eps["Stripe API"].slow = ("connect", 1010.0)    # the SYNs that got through late
+    run.tls[HOST["Stripe API"]] = Tls(False, "generic_timeout", "connect")
+    causes, _ = run.diagnose()
+    assert "payment_service_outage" not in codes(causes), codes(causes)
+    # Its neighbour, every sample lost as well: down, and blamed.
+    run.eps["Stripe API"].samples = [lost() for _ in range(4)]
+    causes, _ = run.diagnose()
+    assert codes(causes)[0] == "payment_service_outage" and causes[0]["target"] == "stripe"
