@@ -7,6 +7,7 @@ world moves instead: NTP, HTTP Date headers and certificates are shifted.
 
 from __future__ import annotations
 
+import glob
 import subprocess
 import time
 from collections.abc import Callable
@@ -30,11 +31,20 @@ class ClockMixin(LabCore):
             f"driftfile {self.dir}/chrony-{addr}.drift", f"pidfile {self.dir}/chrony-{addr}.pid",
         ]) + "\n")
         argv = ["chronyd", "-f", str(conf), "-d", "-x", "-u", "root"]
+        env = None
         if skew_s:
             # chronyd (C, no Python threads) runs fine under libfaketime; the offset
             # is in seconds so that any skew (+37.5 s, -3 h, +400 d) is one format.
-            argv = ["faketime", "-f", f"{skew_s:+.6f}s", *argv]
-        proc = self._spawn(argv, f"chronyd-{addr}")
+            # The library is preloaded directly: the faketime wrapper makes a POSIX
+            # semaphore named after its PID, which a killed wrapper leaves behind, and a
+            # later wrapper given the same PID then fails ("sem_open: File exists").
+            lib = _libfaketime()
+            if lib:
+                env = {**self._clean_env(), "LD_PRELOAD": lib, "FAKETIME": f"{skew_s:+.6f}s",
+                       "FAKETIME_DONT_RESET": "1"}
+            else:
+                argv = ["faketime", "-f", f"{skew_s:+.6f}s", *argv]
+        proc = self._spawn(argv, f"chronyd-{addr}", env=env)
         if wait:
             self._wait_chronyd(proc, addr)
         return addr, proc
@@ -80,3 +90,9 @@ class ClockMixin(LabCore):
     @property
     def world_shift_s(self) -> float:
         return self._world_shift_s
+
+
+def _libfaketime() -> str | None:
+    """The path of libfaketime (Debian's multiarch folder), or None."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1"))
+    return found[0] if found else None
