@@ -226,3 +226,12 @@ def has_ipv6_loopback() -> bool:
 # Under CI=true a skip fails (tests/conftest.py): CI must have IPv6 loopback.
 needs_ipv6_loopback = pytest.mark.skipif(not has_ipv6_loopback(),
                                          reason="this machine has no IPv6 loopback (::1)")
+
+
+def sigint_as_default() -> None:
+    """For a child process (``preexec_fn``) or the test itself: SIGINT does what it does at a
+    terminal. A shell without job control starts background jobs with SIGINT ignored, and
+    the ignoring is inherited; a test of what Ctrl-C does must not depend on how the suite
+    was launched."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

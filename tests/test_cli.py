@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from payprobe.reports.model import validate
 
-from tests.helpers import make_plugin_dist, run_cli, run_subprocess
+from tests.helpers import make_plugin_dist, run_cli, run_subprocess, sigint_as_default
 
 # Unit tests never reach the network: every `run` here selects the device check
 # or a plugin check only.
@@ -240,7 +240,8 @@ def test_signal_writes_a_partial_report_and_exits_130(tmp_path, sig):
     env = {**os.environ, "PYTHONPATH": str(site), "PAYPROBE_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen([sys.executable, "-m", "payprobe", "run", "--only", "device,slow",
                              "--format", "json", "--output", "-"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=sigint_as_default)
     # Wait until the device check has finished (its progress line), then signal.
     deadline = time.monotonic() + 20
     buf = ""

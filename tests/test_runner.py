@@ -146,12 +146,15 @@ def test_interrupt_returns_partial_results_of_what_finished():
     def quick(ctx):
         return Outcome(summary="quick")
 
+    # Ctrl-C raises KeyboardInterrupt here however the suite was launched (tests.helpers.sigint_as_default).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         result = runner().run([make("quick", quick), make("slow", slow)], deadline_s=10)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, before)
     assert result.partial
     res = {r.name: r for r in result.results}
     assert res["quick"].status == "ok"

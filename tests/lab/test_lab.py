@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import sigint_as_default
 from tests.lab import fixtures as lab_fixtures
 from tests.lab.lab import Lab, running_lab
 from tests.lab.namespace import (
@@ -149,7 +150,8 @@ def test_lab_when_pytest_interrupted_is_removed(tmp_path, signum):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "tests.lab.fixtures",
                              "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(test_file)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=sigint_as_default)
     try:
         deadline = time.monotonic() + 20
         while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
