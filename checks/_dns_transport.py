@@ -32,7 +32,6 @@ resolver and the check reports it as not bootstrapped instead of querying it.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import sys
 import time
 from dataclasses import dataclass, field
@@ -127,14 +126,6 @@ class Server:
     url: str = ""       # DoH: the query URL (its path; its host is only a name)
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def server_of(resolver: Resolver) -> Server | None:
     """The resolver's server, or None when the config gives no IP to reach it by."""
     protocol = resolver.protocol or "udp"
@@ -145,12 +136,12 @@ def server_of(resolver: Resolver) -> Server | None:
         default_port = parts.port or DEFAULT_PORTS["doh"]
         ip, port = (net.split_hostport(resolver.address, default_port) if resolver.address
                     else (url_host, default_port))
-        tls_name = url_host if url_host and not _is_ip(url_host) else resolver.hostname or url_host
-        return Server(ip, port, tls_name, url) if _is_ip(ip) else None
+        tls_name = url_host if url_host and not net.is_ip(url_host) else resolver.hostname or url_host
+        return Server(ip, port, tls_name, url) if net.is_ip(ip) else None
     if not resolver.address:
         return None
     ip, port = net.split_hostport(resolver.address, DEFAULT_PORTS.get(protocol, 53))
-    if not _is_ip(ip):
+    if not net.is_ip(ip):
         return None
     return Server(ip, port, (resolver.hostname or ip) if protocol == "dot" else "")
 

@@ -44,9 +44,11 @@ def udp_with_resends(q: Any, address: str, port: int, timeout: float) -> tuple[A
     tries: list[tuple[Any, float]] = []    # (the try's query, when it was sent)
     with dns.query.make_socket(af, socket.SOCK_DGRAM) as sock:
         while True:
-            query = q if not tries else dns.message.from_wire(struct.pack("!H", _new_id(tries)) + wire[2:])
+            # A resend is the same query under a new ID (the first two bytes of the wire).
+            sending = wire if not tries else struct.pack("!H", _new_id(tries)) + wire[2:]
+            query = q if not tries else dns.message.from_wire(sending)
             sent = time.time()
-            dns.query.send_udp(sock, query.to_wire() if tries else wire, destination, end)
+            dns.query.send_udp(sock, sending, destination, end)
             tries.append((query, sent))
             resend_at = min(end, sent + RESEND_S)
             try:

@@ -17,7 +17,6 @@ server that went silent.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass
@@ -53,14 +52,6 @@ def phase_timeout(ctx: CheckContext) -> float:
     if usable <= 0.005:
         raise CheckCancelled("tls: no time left for another phase")
     return ctx.timeout(min(PHASE_CAP_S, usable))
-
-
-def is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def probe(ctx: CheckContext, t: Target, contexts: Contexts) -> Probe:
@@ -105,7 +96,7 @@ def _read_small_mss_session(p: Probe, exc: _mtu.MtuBlackhole) -> None:
 def _verified_handshake(ctx: CheckContext, p: Probe, sock: socket.socket, address: str,
                         contexts: Contexts) -> None:
     t = p.target
-    sni = "" if is_ip(t.host) else t.host
+    sni = "" if net.is_ip(t.host) else t.host
     try:
         tls, hs = _mtu.handshake(sock, address, t.port, sni or t.host, context=contexts.verify,
                                  small_context=contexts.capture, timeout=phase_timeout(ctx))
@@ -161,7 +152,7 @@ def _capture(ctx: CheckContext, p: Probe, address: str | None,
             sock = net.connect_happy(addresses, t.port, timeout=phase_timeout(ctx)).sock
         else:
             sock, _ = net.connect(address, t.port, timeout=phase_timeout(ctx))
-        tls, hs = net.tls_handshake(sock, "" if is_ip(t.host) else t.host,
+        tls, hs = net.tls_handshake(sock, "" if net.is_ip(t.host) else t.host,
                                     context=capture_ctx, timeout=phase_timeout(ctx))
     except CheckCancelled:
         raise

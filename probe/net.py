@@ -9,6 +9,7 @@ the path the device itself takes; the proxy check reports proxies separately.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import selectors
 import socket
 import ssl
@@ -47,6 +48,15 @@ USER_AGENT = "payprobe"
 # struct tcp_info (linux/tcp.h, unchanged since 2.6): eight one-byte fields, then
 # u32 tcpi_rto, ato, snd_mss, rcv_mss, unacked: the segments sent and not yet ACKed.
 _TCPI_UNACKED_OFFSET = 24
+
+
+def is_ip(host: str) -> bool:
+    """Whether ``host`` is an IPv4 or IPv6 address (brackets allowed), not a name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def split_hostport(value: str, default_port: int) -> tuple[str, int]:

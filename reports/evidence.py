@@ -26,13 +26,13 @@ not resolve ("could not run for that name") counts as one failed lookup.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from payprobe import classify as fc
+from payprobe.net import is_ip
 from payprobe.reports.types import CheckEntry
 
 # Failures a link that loses packets produces (beyond the name lookup).
@@ -75,6 +75,12 @@ class Place:
         self.tries[kind or outcome(failure, phase)] += 1
         if failure:
             self.failures.append(failure)
+
+    def move(self, source: str, target: str) -> None:
+        """Read one try of kind ``source`` again as ``target`` (another check showed what it was)."""
+        if self.tries[source] > 0:
+            self.tries[source] -= 1
+            self.tries[target] += 1
 
     def count(self, *kinds: str) -> int:
         return sum(self.tries[k] for k in kinds)
@@ -239,8 +245,7 @@ def _mark_intermittent(places: list[Place], by_name: Mapping[str, CheckEntry]) -
         return
     dns_ok, dns_lost, tls_ok, tls_lost = _system_lookups(by_name)
     for _ in dns_lost & tls_ok:       # its timeout in the dns check was a lost datagram
-        system.tries["dns_lossy"] = max(0, system.tries["dns_lossy"] - 1)
-        system.tries["lossy"] += 1
+        system.move("dns_lossy", "lossy")
         system.tries["ok"] += 1
     for _ in dns_ok & tls_lost:       # answered in the dns check, lost for the TLS check
         system.tries["lossy"] += 1
@@ -253,31 +258,21 @@ def _mark_intermittent(places: list[Place], by_name: Mapping[str, CheckEntry]) -
         # and timed out on others, every other resolver timed out the same way, and tries
         # were lost after their names resolved: the link lost those lookups. A resolver
         # with no answer for some names does not make the others, and connections, time out.
-        system.tries["dns_lossy"] -= 1
-        system.tries["lossy"] += 1
+        system.move("dns_lossy", "lossy")
         system.tries["ok"] = max(1, system.ok)
 
 
-def _answered_by_name(by_name: Mapping[str, CheckEntry]) -> list[str]:
-    """Hosts of check URLs and time sources that answered and are names, not addresses:
-    the system resolver looked them up."""
-    hosts = []
+def _answered_by_name(by_name: Mapping[str, CheckEntry]) -> bool:
+    """Whether a check URL or time source that is a name, not an address, answered:
+    the system resolver looked it up."""
     for check, whats, key in (("connectivity", ("check_url",), "url"), ("clock", ("ntp", "http_date"), "source")):
         for item in _items(by_name.get(check), *whats):
             if item.get("ok") or item.get("status") is not None:
                 source = str(item.get(key, ""))
                 host = urlsplit(source).hostname if "://" in source else _host(source)
-                if host and not _is_address(host):
-                    hosts.append(host)
-    return hosts
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
+                if host and not is_ip(host):
+                    return True
+    return False
 
 
 def read_places(by_name: Mapping[str, CheckEntry], hosts: Mapping[str, str]) -> list[Place]:
