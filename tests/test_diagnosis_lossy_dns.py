@@ -143,3 +143,15 @@ def test_lossy_path_when_half_of_one_providers_samples_and_its_tls_try_are_lost_
     run.eps["Stripe API"].samples = [lost() for _ in range(4)]
     causes, _ = run.diagnose()
     assert codes(causes)[0] == "payment_service_outage" and causes[0]["target"] == "stripe"
+
+
+def test_lossy_when_the_clock_is_also_wrong_names_both_and_blames_no_provider():
+    # The lossy pattern of the first test, on a phone whose clock is an hour off: the
+    # clock is its own cause (it breaks TLS), the loss is the link's, neither a provider's.
+    run = _lookups_lost(Run("evidence"), except_name=ALIPAY)
+    run.ntp = dict.fromkeys(run.ntp)
+    run.clock = ("skew", 3600.0)
+    for lang in ("en", "zh"):
+        causes, _ = run.diagnose(lang)
+        assert {"clock_wrong", "network_unstable"} <= set(codes(causes)), codes(causes)
+        assert not {"payment_service_outage", "offline"} & set(codes(causes))
