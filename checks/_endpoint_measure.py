@@ -8,7 +8,8 @@
 3. ``latency.samples`` samples per address family, the two families in
    parallel, each sample on a fresh connection to the family's first address,
    the next one's connect overlapping the previous one's wait for its first
-   byte (payprobe.checks._endpoint_pipeline):
+   byte, or its handshake once the server has answered one
+   (payprobe.checks._endpoint_pipeline):
    TCP connect, TLS handshake (https) and one HTTP request, each phase timed
    separately. A sample that fails anywhere is lost; one with no progress for
    net.STALL_S has stalled; a slowloris server is cut off at the sample's
@@ -34,7 +35,7 @@ from payprobe.api import CheckCancelled, CheckContext, parallel
 from payprobe.checks import _workers
 from payprobe.checks._dualstack import app_family
 from payprobe.checks._endpoint_icmp import Pings
-from payprobe.checks._endpoint_pipeline import Pipeline, waiting_for_first_byte
+from payprobe.checks._endpoint_pipeline import Pipeline, connected, waiting_for_first_byte
 from payprobe.checks._endpoint_samples import Adapted, EndpointResult, Sample
 from payprobe.checks._sampling import BURST_WORKERS, agreement
 from payprobe.settings import Endpoint, LatencyConfig
@@ -291,6 +292,7 @@ def _sample(ctx: CheckContext[LatencyConfig], req: Request, address: str, tls_ct
     try:
         s.phase = "connect"
         sock, s.connect_s = net.connect(address, req.port, timeout=min(left(), connect_cap_s))
+        connected()
         if req.https:
             s.phase = "tls"
             sock, s.tls_s = net.tls_handshake(sock, req.host, context=tls_ctx, timeout=left())

@@ -1,5 +1,6 @@
 """One endpoint's samples, overlapped: the next sample's connect and handshake
-while the one before it waits for its first byte.
+while the one before it waits for its first byte (or, once the server has shown
+it answers, while it does its handshake).
 
 Why: one after another, a healthy endpoint's 5 samples cost 5 x (connect,
 handshake, request) round trips, and the endpoints check was the slowest of a
@@ -13,8 +14,11 @@ when they ran one after another, so the next sample starts only when:
 - fewer than two samples are in flight, and every earlier one has finished
   but the one just before it;
 - that one has finished its handshake and waits for its first byte (reported
-  by :func:`waiting_for_first_byte`): a connect that times out ("down") or a
-  handshake that stalls ("stalled") holds the next sample back, as before;
+  by :func:`waiting_for_first_byte`), or it has connected (:func:`connected`)
+  and an earlier sample of this endpoint got through its handshake: a connect
+  that times out ("down") holds the next sample back, and so does the first
+  handshake until the server has answered one ("stalled": a server that
+  accepts and never speaks stops sampling after one sample, as before);
 - that one has run no longer than ``latency.fail_ms``: a sample that is about
   to be judged slow holds the next one back (two slow samples stop sampling);
 - the samples have not agreed yet (the caller stops asking).
@@ -39,11 +43,19 @@ _local = threading.local()
 _POLL_S = 0.5
 
 
+def connected() -> None:
+    """Called by a sample once its TCP connect is done: the next may start if the
+    server has already got a sample through its handshake."""
+    flight = getattr(_local, "flight", None)
+    if flight is not None:
+        flight.mark("connected")
+
+
 def waiting_for_first_byte() -> None:
     """Called by a sample once its request is about to be sent: the next may start."""
     flight = getattr(_local, "flight", None)
     if flight is not None:
-        flight.mark_waiting()
+        flight.mark("waiting")
 
 
 class _Flight:
@@ -53,6 +65,7 @@ class _Flight:
                  cond: threading.Condition) -> None:
         self.cond = cond
         self.started = time.monotonic()
+        self.connected = False
         self.waiting = False
         self.result: Sample | None = None
         threading.Thread(target=self._run, args=(take, budget_s), daemon=True).start()
@@ -71,9 +84,11 @@ class _Flight:
             self.result = result
             self.cond.notify_all()
 
-    def mark_waiting(self) -> None:
+    def mark(self, what: str) -> None:
+        """The sample is ``connected``, or ``waiting`` for its first byte."""
         with self.cond:
-            self.waiting = True
+            self.connected = True
+            self.waiting = self.waiting or what == "waiting"
             self.cond.notify_all()
 
 
@@ -88,6 +103,7 @@ class Pipeline:
         self.cond = threading.Condition()
         self.flights: deque[_Flight] = deque()
         self.exhausted = False        # the deadline left no budget for another sample
+        self.spoken = False           # a sample of this endpoint got through its handshake
 
     def _may_start(self) -> bool:
         if self.exhausted or self.started >= self.planned:
@@ -95,7 +111,10 @@ class Pipeline:
         if not self.flights:
             return True
         last = self.flights[-1]
-        return (len(self.flights) == 1 and last.result is None and last.waiting
+        # A sample that reached its first byte proves the server completes handshakes.
+        self.spoken = self.spoken or any(f.waiting for f in self.flights)
+        return (len(self.flights) == 1 and last.result is None
+                and (last.waiting or (last.connected and self.spoken))
                 and time.monotonic() - last.started <= self.fail_s)
 
     def next(self, budget: Callable[[int], float | None]) -> Sample | None:
@@ -106,7 +125,9 @@ class Pipeline:
         with self.cond:
             while True:
                 if self.flights and self.flights[0].result is not None:
-                    return self.flights.popleft().result
+                    done = self.flights.popleft()
+                    self.spoken = self.spoken or done.waiting
+                    return done.result
                 if self._may_start():
                     budget_s = budget(self.planned - self.started)
                     if budget_s is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from payprobe.checks._endpoint_pipeline import Pipeline, waiting_for_first_byte
+from payprobe.checks._endpoint_pipeline import Pipeline, connected, waiting_for_first_byte
 from payprobe.checks._endpoint_samples import Sample
 
 WAIT_S = 5.0   # a safety net only: every wait below is released by an event
@@ -60,6 +60,55 @@ def test_pipeline_when_a_sample_never_reaches_its_first_byte_holds_the_next_back
     rec = Recorder(reach_first_byte=False)
     samples = collect(Pipeline(rec.take, 3, fail_s=60.0))
     assert rec.most_in_flight == 1 and len(samples) == 3
+
+
+def test_pipeline_once_a_handshake_got_through_starts_the_next_at_the_connect():
+    # Sample 1 gets through; sample 2 then only connects and waits for sample 3 to begin
+    # before its handshake ends: sample 3 must start on sample 2's connect alone.
+    third_started = threading.Event()
+    order: list[str] = []
+
+    def take(budget_s: float) -> Sample:
+        with lock:
+            counter[0] += 1
+            i = counter[0]
+        if i == 3:
+            third_started.set()
+        connected()
+        if i == 2:
+            order.append("2 connected")
+            order.append("3 started" if third_started.wait(WAIT_S) else "3 held back")
+        waiting_for_first_byte()
+        return Sample(http_status=200 + i)
+
+    lock = threading.Lock()
+    counter = [0]
+    samples = collect(Pipeline(take, 4, fail_s=60.0))
+    assert order == ["2 connected", "3 started"]
+    assert [s.http_status for s in samples] == [201, 202, 203, 204]
+
+
+def test_pipeline_before_any_handshake_got_through_a_connect_holds_the_next_back():
+    # A server that accepts and never answers: the first sample connects and stalls in
+    # its handshake; the second must not start before the first is over.
+    second_started = threading.Event()
+    lock = threading.Lock()
+    counter = [0]
+    overlapped: list[bool] = []
+
+    def take(budget_s: float) -> Sample:
+        with lock:
+            counter[0] += 1
+            i = counter[0]
+        if i == 2:
+            second_started.set()
+        connected()
+        if i == 1:
+            overlapped.append(second_started.wait(0.2))
+        return Sample(failure="timeout", phase="tls", stalled=True)
+
+    samples = collect(Pipeline(take, 2, fail_s=60.0))
+    assert overlapped == [False] and len(samples) == 2
 
 
 def test_pipeline_when_a_sample_has_run_past_fail_ms_holds_the_next_back():
