@@ -1,7 +1,5 @@
 """`python -m payprobe`."""
 
-import sys
+from payprobe.cli.main import entry
 
-from payprobe.cli.main import main
-
-sys.exit(main())
+entry()

@@ -8,12 +8,14 @@ import os
 import re
 import signal
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from payprobe import __version__
 from payprobe.reports.model import validate
 
 from tests.helpers import make_plugin_dist, run_cli, run_subprocess, sigint_as_default
@@ -315,3 +317,27 @@ def test_make_progress_when_environment_says_so_drops_colour_or_redrawing(monkey
         progress.close()
     plain = make_progress(["dns"], quiet=False, stream=io.StringIO(), lang="zh")   # not a TTY
     assert type(plain).__name__ == "PlainProgress"
+
+
+# ---------------------------------------------------------------- the command's exit
+
+
+def _entry(argv: list[str], before: str = "") -> subprocess.CompletedProcess[str]:
+    code = f"import sys\n{before}\nsys.argv = ['payprobe', *{argv!r}]\nfrom payprobe.cli.main import entry\nentry()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_entry_exits_with_main_s_code_and_every_byte_of_its_output():
+    # The command skips the interpreter's teardown: what it printed must still all arrive.
+    schema = _entry(["schema"])
+    assert schema.returncode == 0 and schema.stdout == run_cli("schema").stdout
+    assert json.loads(schema.stdout)["$schema"]
+    bad = _entry(["run", "--no-such-option"])
+    assert bad.returncode == 64 and "payprobe:" in bad.stderr
+
+
+def test_entry_runs_atexit_handlers_when_something_registered_one():
+    # A coverage tool or a plugin that registered one gets the interpreter's normal exit.
+    done = _entry(["--version"], before="import atexit\natexit.register(lambda: print('atexit ran'))")
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [f"payprobe {__version__}", "atexit ran"]
