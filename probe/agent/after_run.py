@@ -1,7 +1,9 @@
 """What happens after a report is saved: history, alerts, exports, bundles.
 
 Each step is optional and isolated: a failure is one warning on stderr, and
-never costs the report, which is already on disk when these run.
+never costs the report, which is already on disk when these run. A step's
+module is imported only when the step has something to do: a default run
+pays for no exporter, ticket or webhook code (issue 15: CPU on a phone).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from payprobe.agent import alerts, export, history
-from payprobe.agent import ticket as tickets
 from payprobe.classify import describe
 from payprobe.reports.types import Report
 from payprobe.settings import Settings
+
+# payprobe.agent.ticket.DEFAULT_LAST, without importing the ticket code (a test pins them equal).
+DEFAULT_LAST = 5
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class AfterRun:
 
     ticket: bool = False
     upload: str | None = None
-    last: int = tickets.DEFAULT_LAST
+    last: int = DEFAULT_LAST
     push: str | None = None
     share_menu: bool = False   # --share: Android's share menu
     clipboard: bool = False    # --copy: the ticket summary on the clipboard
@@ -44,20 +47,24 @@ def after_run(wanted: AfterRun, settings: Settings, report: Report, err: TextIO)
 
 def _history(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if settings.history.enabled:
+        from payprobe.agent import history  # lazy: sqlite3 and statistics, off the run's start
         history.record_run(settings, report, err)
 
 
 def _alerts(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
+    from payprobe.agent import alerts  # lazy: imported while the checks run (cli.run)
     alerts.on_report(settings, report, err)
 
 
 def _push(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if wanted.push:
+        from payprobe.agent import export  # lazy: only with --push
         export.push(wanted.push, report, err, ca_file=settings.ca_file)
 
 
 def _ticket(wanted: AfterRun, settings: Settings, report: Report, err: TextIO) -> None:
     if wanted.ticket:
+        from payprobe.agent import ticket as tickets  # lazy: only with --ticket
         tickets.make_ticket(report, output=None, last=wanted.last, lang=report.get("lang") or "en",
                            settings=settings, upload_url=wanted.upload, err=err,
                            share_menu=wanted.share_menu, clipboard=wanted.clipboard)

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from payprobe.agent import http
 from payprobe.engine import paths
 from payprobe.engine.errors import UsageError
 from payprobe.engine.files import private_dir, write_atomic
@@ -38,8 +37,6 @@ LOCK_FILE = "alert-state.lock"
 COMMAND_TIMEOUT_S = 5.0
 WEBHOOK_DEADLINE_S = 10.0
 NOTIFICATION_ID = "payprobe-status"
-# The webhook's path is its secret (Slack, WeCom, DingTalk...): https, and never shown.
-WEBHOOK = http.Purpose("[alerts] webhook_url", carries_secret=True, secret_path=True)
 _STATE_MAX_BYTES = 64 * 1024
 SENT, FAILED, UNAVAILABLE = "sent", "failed", "unavailable"
 
@@ -243,8 +240,12 @@ def post_webhook(url: str, payload: dict[str, Any], err: TextIO, *,
                  deadline_s: float = WEBHOOK_DEADLINE_S, ca_file: str = "") -> bool:
     """POST the summary; True on a 2xx answer. Every failure is one warning that
     names the webhook by scheme and host only."""
+    from payprobe.agent import http  # lazy: only when a webhook is due
+
+    # The webhook's path is its secret (Slack, WeCom, DingTalk...): https, and never shown.
+    purpose = http.Purpose("[alerts] webhook_url", carries_secret=True, secret_path=True)
     try:
-        target = http.check_url(url, WEBHOOK)
+        target = http.check_url(url, purpose)
     except UsageError as exc:
         err.write(f"payprobe: warning: alert webhook not sent: {exc}\n")
         return False

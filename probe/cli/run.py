@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
+import threading
 from types import FrameType
 from typing import Any, TextIO
 
 from payprobe import host as hostmod
-from payprobe.agent import after_run, saved
-from payprobe.agent import ticket as tickets
+from payprobe.agent import after_run
 from payprobe.cli import options, terminal
 from payprobe.cli.argtypes import int_at_least
 from payprobe.cli.progress import make_progress
@@ -22,13 +23,17 @@ from payprobe.engine.results import RunResult
 from payprobe.engine.runner import Interrupted, Runner
 from payprobe.engine.secrets import redaction_salt
 from payprobe.host import HostInfo
-from payprobe.reports import catalog, model
-from payprobe.reports.pipeline import finish_report
+from payprobe.reports import catalog
 from payprobe.reports.render import FORMATS, render
 from payprobe.reports.types import Report
 from payprobe.settings import Settings
 
 TRIGGERS = ("manual", "schedule", "watch", "ticket", "test")
+# What writing the report needs and the run does not: imported by a helper thread
+# while the checks wait on the network (_warm_up), so that after the run the
+# report is written at once (issue 15: time to verdict).
+REPORT_MODULES = ("payprobe.reports.pipeline", "payprobe.agent.saved", "payprobe.agent.history",
+                  "payprobe.agent.alerts")
 
 
 def configure(name: str, run: argparse.ArgumentParser) -> None:
@@ -49,7 +54,7 @@ def configure(name: str, run: argparse.ArgumentParser) -> None:
                      help="with --ticket: open Android's share menu with the bundle (Termux)")
     run.add_argument("--copy", action="store_true",
                      help="with --ticket: put the ticket summary on the clipboard")
-    run.add_argument("--last", type=int_at_least(0), default=5, metavar="N",
+    run.add_argument("--last", type=int_at_least(0), default=after_run.DEFAULT_LAST, metavar="N",
                      help="with --ticket: include the last N history summaries (default 5)")
     run.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway")
     run.add_argument("--trigger", default="manual", choices=TRIGGERS, help=argparse.SUPPRESS)
@@ -69,8 +74,10 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # What the run is asked to do afterwards is checked before it: exit 64 now, not a warning later.
-    tickets.check_before_run(ticket=args.ticket, upload_url=args.upload, push_url=args.push,
-                             share_menu=args.share, clipboard=args.copy)
+    if args.ticket or args.upload or args.push or args.share or args.copy:
+        from payprobe.agent import ticket as tickets  # lazy: only with --ticket/--push
+        tickets.check_before_run(ticket=args.ticket, upload_url=args.upload, push_url=args.push,
+                                 share_menu=args.share, clipboard=args.copy)
     if args.output and args.output != "-":
         files.check_output_path(args.output)
     settings = options.load_settings(args.config)
@@ -83,7 +90,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         bandwidth = False
     path = bool(args.path or settings.path.enabled)
     opt_in = [name for name, wanted in (("bandwidth", bandwidth), ("path", path)) if wanted]
-    available = registry.discover()   # imports every check module: once per run
+    available = registry.discover(load=False)   # select() imports the checks that run
     selected = registry.select(available, args.only, args.skip, opt_in=opt_in)
     if not selected:
         raise UsageError("no checks selected: --only/--skip leave nothing to run")
@@ -92,13 +99,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run_options = {"trigger": args.trigger, "bandwidth": bandwidth, "lang": lang,
                    "data_dir": str(paths.data_dir())}
     old_term = _install(signal.SIGTERM, _on_term)
+    _warm_up([*REPORT_MODULES, f"payprobe.reports.render.{fmt}"])
     try:
         result = _run_checks(args, settings, host, run_options, selected, deadline_s, lang, err)
         if (followup.wants_path(result) and followup.PATH in available and not args.only
                 and followup.PATH not in (args.skip or [])):
             if args.trigger in followup.UNATTENDED:
                 result = followup.trace_path(Runner(settings, host, options=run_options), result,
-                                             available[followup.PATH], settings.path.window_s)
+                                             available[followup.PATH].load(), settings.path.window_s)
             elif not args.quiet:
                 err.write(f"payprobe: {catalog.ui('hint_path', lang)}\n")
     finally:
@@ -113,6 +121,19 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _install(signal.SIGTERM, old_term)
 
 
+def _warm_up(modules: list[str]) -> None:
+    """Import ``modules`` in a helper thread. A module that fails to import is left to
+    the import after the run, which reports it; the thread never outlives the process."""
+    def work() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - reported by the real import, after the run
+                return
+
+    threading.Thread(target=work, daemon=True, name="warm-up").start()
+
+
 def _run_checks(args: argparse.Namespace, settings: Settings, host: HostInfo, run_options: dict[str, Any],
                 selected: list[LoadedCheck], deadline_s: float, lang: str, err: TextIO) -> RunResult:
     progress = make_progress([c.name for c in selected], quiet=args.quiet, stream=err, lang=lang)
@@ -125,6 +146,9 @@ def _run_checks(args: argparse.Namespace, settings: Settings, host: HostInfo, ru
 
 def _finish_run(args: argparse.Namespace, settings: Settings, host: HostInfo, result: RunResult,
                 fmt: str, lang: str, out: TextIO, err: TextIO) -> int:
+    from payprobe.agent import saved  # lazy: imported while the checks run (_warm_up)
+    from payprobe.reports.pipeline import finish_report  # lazy: as above
+
     report = finish_report(result, settings=settings, host=host, lang=lang, trigger=args.trigger,
                            redact=not args.no_redact, salt=redaction_salt())
     saved_path = saved.save_report(report, err, keep=settings.history.keep_reports)
@@ -159,6 +183,8 @@ def _render(report: Report, fmt: str, lang: str, stream: TextIO | None) -> str:
     if fmt == "json" and not (stream is not None and terminal.is_tty(stream)):
         # For a program or a file: compact (indentation was ~45 % of the bytes);
         # a person at a terminal gets it indented.
+        from payprobe.reports import model  # lazy: as above
+
         return model.dumps(report, compact=True)
     colour = fmt == "text" and stream is not None and terminal.use_colour(stream)
     return render(report, fmt, lang=lang, colour=colour)

@@ -5,14 +5,20 @@ distribution; when payprobe runs from a source tree that was never installed,
 the same table below stands in for them. A plugin that fails to import or is
 malformed is kept as a :class:`LoadedCheck` with an ``error``, so the run gives
 an ``error`` result naming it instead of crashing.
+
+``discover(load=False)`` finds the checks without importing them; a check is
+imported when :func:`select` picks it (or :meth:`LoadedCheck.load` is called).
+A run imports only the checks it runs: the opt-in path and bandwidth checks
+cost a default run nothing (issue 15: start-up on a phone).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from payprobe.engine.errors import UsageError
@@ -44,6 +50,15 @@ class LoadedCheck:
     cls: type | None = None
     error: str | None = None    # why it could not be loaded
     builtin: bool = False
+    # Imports the check, while it has not been imported yet (discover(load=False)).
+    loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+
+    def load(self) -> LoadedCheck:
+        """Import the check now if it was found but not imported yet; returns self."""
+        loader, self.loader = self.loader, None
+        if loader is not None:
+            _load_into(self, loader)
+        return self
 
     @property
     def description(self) -> str:
@@ -74,19 +89,23 @@ def validate(name: str, target: str, obj: Any) -> str | None:
     return None
 
 
-def _load(name: str, target: str, loader: Any, builtin: bool) -> LoadedCheck:
-    item = LoadedCheck(name=name, target=target, builtin=builtin)
+def _load_into(item: LoadedCheck, loader: Callable[[], Any]) -> None:
+    name, target = item.name, item.target
     try:
         obj = loader()
     except Exception as exc:  # noqa: BLE001 - any import failure is reported, not raised
         item.error = f"plugin {name!r} ({target}) failed to import: {type(exc).__name__}: {exc}"
-        return item
+        return
     problem = validate(name, target, obj)
     if problem:
         item.error = f"plugin {name!r} is invalid: {problem}"
     else:
         item.cls = obj
-    return item
+
+
+def _found(name: str, target: str, loader: Callable[[], Any], builtin: bool, load: bool) -> LoadedCheck:
+    item = LoadedCheck(name=name, target=target, builtin=builtin, loader=loader)
+    return item.load() if load else item
 
 
 def _import_target(target: str) -> Any:
@@ -97,8 +116,9 @@ def _import_target(target: str) -> Any:
     return obj
 
 
-def discover() -> dict[str, LoadedCheck]:
-    """All checks: entry points first, then built-ins not registered there."""
+def discover(*, load: bool = True) -> dict[str, LoadedCheck]:
+    """All checks: entry points first, then built-ins not registered there.
+    ``load=False``: found, not imported yet (select() imports the ones it picks)."""
     from importlib.metadata import entry_points
 
     found: dict[str, LoadedCheck] = {}
@@ -106,18 +126,18 @@ def discover() -> dict[str, LoadedCheck]:
         if ep.name in found:
             continue  # the same distribution can be seen twice (editable + site)
         builtin = BUILTINS.get(ep.name) == ep.value
-        found[ep.name] = _load(ep.name, ep.value, ep.load, builtin)
+        found[ep.name] = _found(ep.name, ep.value, ep.load, builtin, load)
     for name, target in BUILTINS.items():
         if name not in found:
-            found[name] = _load(name, target, lambda t=target: _import_target(t), True)
+            found[name] = _found(name, target, partial(_import_target, target), True, load)
     order = list(BUILTINS) + sorted(n for n in found if n not in BUILTINS)
     return {n: found[n] for n in order if n in found}
 
 
 def select(available: dict[str, LoadedCheck], only: list[str] | None, skip: list[str] | None,
            *, opt_in: Collection[str] = ()) -> list[LoadedCheck]:
-    """The checks a run executes: the default ones, the opt-in ones asked for
-    (``opt_in``: "bandwidth", "path"), or exactly ``only``. Unknown names are a
+    """The checks a run executes, imported: the default ones, the opt-in ones asked
+    for (``opt_in``: "bandwidth", "path"), or exactly ``only``. Unknown names are a
     usage error."""
 
     for flag, names in (("--only", only), ("--skip", skip)):
@@ -132,4 +152,4 @@ def select(available: dict[str, LoadedCheck], only: list[str] | None, skip: list
     else:
         names = [n for n in available if n not in OPT_IN or n in opt_in]
     names = [n for n in names if n not in set(skip or [])]
-    return [available[n] for n in names]
+    return [available[n].load() for n in names]
