@@ -14,8 +14,9 @@ slow          one provider answers after 1.5 s (application delay: TTFB)
 offline       ``lab.offline()``: no interface, no route, every address unreachable
 ============  ================================================================
 
-"IPv6 broken" is listed but not measured: the lab's services and DNS are
-IPv4-only (one address per name), so there is no IPv6 path to break yet.
+"IPv6 broken" needs a second address family, which this lab does not have: its
+row comes from the dual-stack lab of tests/test_lab_dualstack.py
+(tests/perf/_bench_ipv6.py).
 
 Offline runs last: ``lab.offline()`` flushes routes and takes wlan0 down, which
 nothing undoes. The peers get the same 5 s per probe that payprobe's endpoint
@@ -382,6 +383,9 @@ def time_to_verdict(b: Bench, fl: FullLab) -> None:
             all_runs.append(("scale", run_scale(b, fl, bb_scale)))
         finally:
             bb_scale.close()
+        from tests.perf._bench_ipv6 import run_ipv6_broken  # it imports Runs from here
+
+        all_runs.append(("ipv6", run_ipv6_broken(b)))
         log("verdict: offline (last: it cannot be undone)")
         all_runs.append(("offline", run_scenario(b, fl, OFFLINE, script, bb, pairs)))
         all_runs.append(("offline_dns", run_scenario(b, fl, OFFLINE_SILENT_DNS, script, bb, pairs)))
@@ -392,6 +396,8 @@ def time_to_verdict(b: Bench, fl: FullLab) -> None:
 
 
 def emit_verdict(b: Bench, fl: FullLab, all_runs: list[tuple[str, Runs]]) -> None:
+    from tests.perf._bench_ipv6 import NOTE as IPV6_NOTE  # it imports Runs from here
+
     t = Table(f"Time to verdict: full default run, {RTT_MS:g} ms RTT on every service "
               f"({len(fl.names)} endpoints, {len(fl.resolvers)} resolvers, {len(fl.ntp_servers)} NTP servers)",
               ["scenario", "runs", "payprobe wall (median)", "payprobe verdict (status: first cause)",
@@ -400,7 +406,8 @@ def emit_verdict(b: Bench, fl: FullLab, all_runs: list[tuple[str, Runs]]) -> Non
     for key in ("healthy", "offline", "offline_dns", "down", "stalled", "slow"):
         if key in by_key:
             verdict_row(b, t, key, by_key[key])
-    t.add("IPv6 broken", 0, "not measured", "", "", "", "", "n/a")
+    if "ipv6" in by_key:
+        verdict_row(b, t, "ipv6", by_key["ipv6"])
     if "scale" in by_key:
         scale_row(b, t, by_key["scale"])
     healthy_bytes = med(by_key["healthy"].report_bytes) if "healthy" in by_key else None
@@ -416,8 +423,7 @@ def emit_verdict(b: Bench, fl: FullLab, all_runs: list[tuple[str, Runs]]) -> Non
         f"Down/stalled/slow: both WeChat Pay hosts ({', '.join(WECHAT_HOSTS)}); stalled = a listener "
         "that accepts TCP and never sends a byte; slow = the lab TLS server answering every request "
         f"after {SLOW_TTFB_MS:g} ms.",
-        "IPv6 broken: not measured; the lab has no IPv6 yet (services and DNS are IPv4-only, one "
-        "address per name), so there is no IPv6 path to break.",
+        IPV6_NOTE,
         f"{SCALE_ENDPOINTS:,} endpoints: {SCALE_ENDPOINTS} [[endpoints]] over the lab's "
         f"{len(fl.names)} HTTPS servers (distinct paths), latency.samples = 1, `--deadline "
         f"{SCALE_DEADLINE_S:g}`; report bytes = the JSON report on stdout. The peers get the same "
