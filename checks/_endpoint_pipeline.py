@@ -5,25 +5,28 @@ it answers, while it does its handshake).
 Why: one after another, a healthy endpoint's 5 samples cost 5 x (connect,
 handshake, request) round trips, and the endpoints check was the slowest of a
 run (issue 15). Each sample keeps its own connection and its own clocks, so
-overlapping two of them leaves every sample's timing its own (the README's
-accuracy table compares them with curl).
+overlapping them leaves every sample's timing its own (the README's accuracy
+table compares them with curl).
 
 What the samples agree on (payprobe.checks._sampling) must stay what it was
 when they ran one after another, so the next sample starts only when:
 
-- fewer than two samples are in flight, and every earlier one has finished
-  but the one just before it;
-- that one has finished its handshake and waits for its first byte (reported
-  by :func:`waiting_for_first_byte`), or it has connected (:func:`connected`)
-  and an earlier sample of this endpoint got through its handshake: a connect
-  that times out ("down") holds the next sample back, and so does the first
-  handshake until the server has answered one ("stalled": a server that
-  accepts and never speaks stops sampling after one sample, as before);
-- that one has run no longer than ``latency.fail_ms``: a sample that is about
+- fewer than three samples are in flight, and every one of them but the
+  newest has finished or waits for its first byte (reported by
+  :func:`waiting_for_first_byte`): at most one handshake is under way;
+- the newest has finished its handshake too, or it has connected
+  (:func:`connected`) and an earlier sample of this endpoint got through its
+  handshake: a connect that times out ("down") holds the next sample back, and
+  so does the first handshake until the server has answered one ("stalled": a
+  server that accepts and never speaks stops sampling after one sample, as
+  before);
+- none of them has run longer than ``latency.fail_ms``: a sample that is about
   to be judged slow holds the next one back (two slow samples stop sampling);
 - the samples have not agreed yet (the caller stops asking).
 
 A sample already under way when the samples agree is kept (it was measured).
+So a slow endpoint usually has three samples, not two: the third starts on the
+second's connect, before the first has been waiting long enough to be slow.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from payprobe.checks._endpoint_samples import Sample
 _local = threading.local()
 # How often a wait for a flight looks again (a flight always ends at its budget).
 _POLL_S = 0.5
+# Samples of one endpoint in flight at once: the oldest waiting for its first
+# byte, the next in its handshake, the newest connecting.
+MAX_IN_FLIGHT = 3
 
 
 def connected() -> None:
@@ -93,7 +99,7 @@ class _Flight:
 
 
 class Pipeline:
-    """Samples of one endpoint, at most two in flight (see the module doc)."""
+    """Samples of one endpoint, at most MAX_IN_FLIGHT in flight (see the module doc)."""
 
     def __init__(self, take: Callable[[float], Sample], planned: int, fail_s: float) -> None:
         self.take = take
@@ -110,12 +116,14 @@ class Pipeline:
             return False
         if not self.flights:
             return True
-        last = self.flights[-1]
+        *older, newest = self.flights
         # A sample that reached its first byte proves the server completes handshakes.
         self.spoken = self.spoken or any(f.waiting for f in self.flights)
-        return (len(self.flights) == 1 and last.result is None
-                and (last.waiting or (last.connected and self.spoken))
-                and time.monotonic() - last.started <= self.fail_s)
+        now = time.monotonic()
+        return (len(self.flights) < MAX_IN_FLIGHT and newest.result is None
+                and (newest.waiting or (newest.connected and self.spoken))
+                and all(f.waiting or f.result is not None for f in older)
+                and all(now - f.started <= self.fail_s for f in self.flights if f.result is None))
 
     def next(self, budget: Callable[[int], float | None]) -> Sample | None:
         """The next sample in order, starting more while allowed; None when no more come.

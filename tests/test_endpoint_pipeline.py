@@ -88,6 +88,64 @@ def test_pipeline_once_a_handshake_got_through_starts_the_next_at_the_connect():
     assert [s.http_status for s in samples] == [201, 202, 203, 204]
 
 
+def test_pipeline_overlaps_three_the_oldest_waiting_the_next_in_its_handshake_the_newest_connecting():
+    # Sample 1 waits for its first byte until sample 3 has begun; sample 2 has connected
+    # and stays in its handshake until then too: three in flight, never more.
+    third_started = threading.Event()
+    lock = threading.Lock()
+    counter, in_flight, most = [0], [0], [0]
+
+    def take(budget_s: float) -> Sample:
+        with lock:
+            counter[0] += 1
+            i = counter[0]
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        if i == 3:
+            third_started.set()
+        connected()
+        if i == 2:
+            third_started.wait(WAIT_S)       # still in its handshake
+        waiting_for_first_byte()
+        if i == 1:
+            third_started.wait(WAIT_S)       # waiting for its first byte
+        with lock:
+            in_flight[0] -= 1
+        return Sample(http_status=200 + i)
+
+    samples = collect(Pipeline(take, 5, fail_s=60.0))
+    assert third_started.is_set() and most[0] == 3
+    assert [s.http_status for s in samples] == [201, 202, 203, 204, 205]
+
+
+def test_pipeline_with_a_handshake_under_way_starts_no_second_one_behind_it():
+    # Sample 2 is in its handshake (connected, not yet waiting); sample 3 has connected:
+    # a fourth must wait until sample 2 is through (at most one handshake under way).
+    release = threading.Event()
+    fourth_started = threading.Event()
+    lock = threading.Lock()
+    counter = [0]
+    seen: list[bool] = []
+
+    def take(budget_s: float) -> Sample:
+        with lock:
+            counter[0] += 1
+            i = counter[0]
+        if i == 4:
+            fourth_started.set()
+        connected()
+        if i == 2:
+            release.wait(WAIT_S)
+        if i == 3:
+            seen.append(fourth_started.wait(0.2))
+            release.set()
+        waiting_for_first_byte()
+        return Sample(http_status=200 + i)
+
+    samples = collect(Pipeline(take, 4, fail_s=60.0))
+    assert seen == [False] and len(samples) == 4
+
+
 def test_pipeline_before_any_handshake_got_through_a_connect_holds_the_next_back():
     # A server that accepts and never answers: the first sample connects and stalls in
     # its handshake; the second must not start before the first is over.

@@ -165,7 +165,11 @@ def test_endpoints_when_first_byte_takes_1_5_s_stops_after_two_slow_samples(lab)
     slow = finding(check, "endpoint.slow", "Stripe API")
     assert slow["severity"] == "fail" and slow["data"]["phase"] == "ttfb"
     (item,) = [e for e in evidence(check, "endpoint_samples") if e["endpoint"] == "Stripe API"]
-    assert len(item["samples"]) == 2 and item["sampling"]["verdict"] == "slow"
+    # Two agreed; a third may already be under way (it started on the second's connect,
+    # before anything was slow) and is kept; the other two are never started.
+    assert item["sampling"]["verdict"] == "slow" and item["sampling"]["after"] == 2
+    assert item["sampling"]["taken"] == len(item["samples"]) in (2, 3)
+    assert all(s["ttfb_s"] > 1.0 for s in item["samples"])
     assert [f for f in check["findings"] if f["target"] != "Stripe API"] == []
     # The other endpoints took every planned sample.
     assert all(len(e["samples"]) == 5 for e in evidence(check, "endpoint_samples")

@@ -284,13 +284,16 @@ def test_endpoints_when_server_never_speaks_tls_stop_after_one_stalled_sample(
     assert len(samples_item(out, "Good")["samples"]) == 5 and "sampling" not in samples_item(out, "Good")
 
 
-def test_endpoints_when_first_byte_takes_1_5_s_stop_after_two_slow_samples(
+def test_endpoints_when_first_byte_takes_1_5_s_stop_once_two_slow_samples_agree(
         ca, ca_file, streams, loopback_dns):
     slow = serve(streams, answer_after(1.5), tls=server_ctx(ca.issue_cert(HOST)))
     out = EndpointsCheck().run(make_ctx(endpoints_settings(ca_file, {"Slow": slow.port}),
                                         "endpoints", 15.0))
     item = samples_item(out, "Slow")
-    assert len(item["samples"]) == 2 and item["sampling"]["verdict"] == SLOW
+    # Two agree; a third already under way (started on the second's connect) is kept,
+    # and the last two of the five planned never start.
+    assert item["sampling"]["verdict"] == SLOW and item["sampling"]["after"] == 2
+    assert item["sampling"]["taken"] == len(item["samples"]) in (2, 3)
     f = finding(out, "endpoint.slow", "Slow")
     assert f.severity == "fail" and f.data["phase"] == "ttfb"
     assert loss_ratio(out, "Slow") == 0.0
