@@ -202,6 +202,10 @@ def test_plugin_distribution_appears_in_checks(plugin_path):
     assert "failed to import" in lines["broken"] and "exploded" in lines["broken"]
     assert "registered as 'misnamed'" in lines["misnamed"]
     assert {"device", "dns", "tls", "clock"} <= set(lines)
+    # The opt-in checks name the flag that runs each; the others are run by default.
+    assert lines["path"].endswith("[not run by default: --path]")
+    assert lines["bandwidth"].endswith("[not run by default: --bandwidth]")
+    assert "not run by default" not in lines["dns"]
 
 
 def test_plugin_runs_and_a_broken_one_is_an_error_naming_it(plugin_path, tmp_path):

@@ -31,7 +31,7 @@ def configure(name: str, parser: argparse.ArgumentParser) -> None:
 def cmd_checks(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name, item in registry.discover().items():
         origin = "" if item.builtin else f"  [plugin {item.target}]"
-        extra = "  [not run by default: --bandwidth]" if name in registry.OPT_IN else ""
+        extra = f"  [not run by default: --{name}]" if name in registry.OPT_IN else ""
         out.write(f"{name:<13} {item.description}{extra}{origin}\n")
     return ExitStatus.SUCCESS
 
