@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from payprobe.engine import entrypoints
 from payprobe.engine.errors import UsageError
 
 GROUP = "payprobe.checks"
@@ -109,24 +110,33 @@ def _found(name: str, target: str, loader: Callable[[], Any], builtin: bool, loa
 
 
 def _import_target(target: str) -> Any:
-    module, _, attr = target.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
+    """The object an entry point names: ``module`` or ``module:attr.attr`` (extras ignored)."""
+    module, _, attr = target.partition("[")[0].strip().partition(":")
+    obj: Any = importlib.import_module(module.strip())
+    for part in filter(None, attr.strip().split(".")):
         obj = getattr(obj, part)
     return obj
+
+
+def _installed() -> list[tuple[str, str, Callable[[], Any]]]:
+    """(name, value, loader) of the installed entry points of GROUP; read directly where
+    every distribution is a folder (payprobe.engine.entrypoints), else by importlib.metadata."""
+    read = entrypoints.read(GROUP)
+    if read is not None:
+        return [(name, value, partial(_import_target, value)) for name, value in read]
+    from importlib.metadata import entry_points
+
+    return [(ep.name, ep.value, ep.load) for ep in entry_points(group=GROUP)]
 
 
 def discover(*, load: bool = True) -> dict[str, LoadedCheck]:
     """All checks: entry points first, then built-ins not registered there.
     ``load=False``: found, not imported yet (select() imports the ones it picks)."""
-    from importlib.metadata import entry_points
-
     found: dict[str, LoadedCheck] = {}
-    for ep in entry_points(group=GROUP):
-        if ep.name in found:
+    for name, value, loader in _installed():
+        if name in found:
             continue  # the same distribution can be seen twice (editable + site)
-        builtin = BUILTINS.get(ep.name) == ep.value
-        found[ep.name] = _found(ep.name, ep.value, ep.load, builtin, load)
+        found[name] = _found(name, value, loader, BUILTINS.get(name) == value, load)
     for name, target in BUILTINS.items():
         if name not in found:
             found[name] = _found(name, target, partial(_import_target, target), True, load)
