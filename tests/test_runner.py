@@ -193,3 +193,69 @@ def test_many_noop_checks_all_complete(n):
     result = runner().run(checks, deadline_s=10)
     assert len(result.results) == n
     assert all(r.status == "ok" for r in result.results)
+
+
+def lazy(name: str, run, order: list[str]) -> LoadedCheck:
+    """A check found but not imported yet: its loader notes when the runner imports it."""
+    cls = type(f"C_{name}", (), {"name": name, "version": "7", "description": name,
+                                 "timeout_s": 0.0, "run": lambda self, ctx: run(ctx)})
+
+    def loader() -> type:
+        order.append(name)
+        return cls
+
+    return LoadedCheck(name=name, target=f"test:{name}", loader=loader)
+
+
+def test_runner_imports_each_check_as_it_starts_it_the_slowest_first():
+    # START_FIRST (endpoints) is imported and started first, so it waits on the network
+    # while the others are imported; the results keep the order the checks were given in.
+    imported: list[str] = []
+    endpoints_running = threading.Event()
+
+    def endpoints(ctx: CheckContext) -> Outcome:
+        endpoints_running.set()
+        return Outcome()
+
+    def later(ctx: CheckContext) -> Outcome:
+        return Outcome(summary="started after endpoints" if endpoints_running.is_set() else "before")
+
+    checks = [lazy("dns", later, imported), lazy("endpoints", endpoints, imported),
+              lazy("clock", later, imported)]
+    result = runner().run(checks, deadline_s=10)
+    assert imported == ["endpoints", "dns", "clock"]
+    assert [r.name for r in result.results] == ["dns", "endpoints", "clock"]
+    assert {r.status for r in result.results} == {"ok"}
+
+
+def test_a_check_that_fails_to_import_when_started_is_an_error_naming_it():
+    def boom() -> type:
+        raise ImportError("no module named 'gone'")
+
+    broken = LoadedCheck(name="gone", target="gone:Check", loader=boom)
+    fine = make("fine", lambda ctx: Outcome())
+    res = {r.name: r for r in runner().run([broken, fine], deadline_s=5).results}
+    assert res["gone"].status == "error" and "failed to import" in res["gone"].summary
+    assert res["fine"].status == "ok"
+
+
+def test_ctrl_c_while_a_check_is_imported_stops_the_checks_already_started():
+    # Importing the second check is interrupted; the first one, already running, must be
+    # told to stop, and the run returns what it has (partial).
+    stopped = threading.Event()
+    running = threading.Event()
+
+    def endpoints(ctx: CheckContext) -> Outcome:
+        running.set()
+        stopped.set() if ctx.cancelled.wait(5) else None
+        return Outcome()
+
+    def interrupted() -> type:
+        running.wait(5)
+        raise KeyboardInterrupt
+
+    checks = [LoadedCheck(name="dns", target="t:dns", loader=interrupted),
+              make("endpoints", endpoints)]
+    result = runner().run(checks, deadline_s=10)
+    assert result.partial and stopped.wait(5)
+    assert {r.name: r.status for r in result.results} == {"dns": "timeout", "endpoints": "timeout"}

@@ -34,7 +34,7 @@ from payprobe.api import (
     CheckContext,
     Outcome,
 )
-from payprobe.engine.registry import RUN_LAST, LoadedCheck
+from payprobe.engine.registry import RUN_LAST, START_FIRST, LoadedCheck
 from payprobe.engine.results import CheckResult, RunResult
 
 # Checks see a deadline this much earlier than the runner enforces, so a check
@@ -193,8 +193,10 @@ class Runner:
 
     def _phase(self, checks: list[LoadedCheck], run_deadline: float,
                results: dict[str, CheckResult], *, default_budget: float) -> None:
-        pending = self._start(checks, run_deadline, results, default_budget)
+        pending: list[_Job] = []
         try:
+            # Starting imports the checks: a Ctrl-C then must stop the ones already started.
+            self._start(checks, run_deadline, results, default_budget, pending)
             self._wait(pending, results)
         except BaseException:
             for j in pending:
@@ -211,12 +213,14 @@ class Runner:
             raise
 
     def _start(self, checks: list[LoadedCheck], run_deadline: float,
-               results: dict[str, CheckResult], default_budget: float) -> list[_Job]:
-        """Starts a thread per check; returns the jobs to wait for."""
-        pending: list[_Job] = []
-        now = time.monotonic()
+               results: dict[str, CheckResult], default_budget: float, pending: list[_Job]) -> None:
+        """Starts a thread per check, importing each check (if it is not yet) just before:
+        START_FIRST first, so it waits on the network while the others are imported.
+        Adds the jobs to wait for to ``pending`` as they start."""
         offline = self.offline_reason()
-        for check in checks:
+        for check in sorted(checks, key=lambda c: c.name not in START_FIRST):
+            check.load()
+            now = time.monotonic()
             hard = min(now + self._check_budget(check, default_budget), run_deadline)
             job = _Job(check=check, ctx=None, hard_deadline=hard, started=now)
             self.progress.started(check.name)
@@ -238,7 +242,6 @@ class Runner:
             pending.append(job)
             threading.Thread(target=_thread_main, args=(job, self._events), daemon=True,
                              name=f"check-{check.name}").start()
-        return pending
 
     def _wait(self, pending: list[_Job], results: dict[str, CheckResult]) -> None:
         """Until every job finished, was stopped at its deadline or skipped as offline."""
