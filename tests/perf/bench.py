@@ -35,6 +35,7 @@ import os
 import platform
 import re
 import shutil
+import site
 import statistics
 import subprocess
 import sys
@@ -575,7 +576,17 @@ def machine() -> list[tuple[str, str]]:
             pass
     return [("CPUs", str(os.cpu_count())), ("CPU model", model), ("memory", mem),
             ("kernel", platform.release()), ("Python", platform.python_version()),
-            ("peer tools", "; ".join(tools))]
+            ("payprobe's Python", _interpreter()), ("peer tools", "; ".join(tools))]
+
+
+def _interpreter() -> str:
+    """Which interpreter ran payprobe: a venv's start-up differs from a system Python's
+    with extra .pth files by tens of milliseconds."""
+    venv = sys.prefix != sys.base_prefix
+    pths = sorted(p.name for d in site.getsitepackages() for p in Path(d).glob("*.pth")
+                  if not p.name.startswith(("distutils-precedence", "__editable__")))
+    kind = "a venv" if venv else "the system Python"
+    return f"{sys.executable} ({kind}; .pth files at start-up: {', '.join(pths) or 'none'})"
 
 
 def machine_table() -> Table:
