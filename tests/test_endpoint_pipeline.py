@@ -41,6 +41,27 @@ class Recorder:
         return Sample(http_status=200 + index)
 
 
+class Numbering:
+    """Numbers the samples as they start (1, 2, ...), and counts how many are in flight."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def start(self) -> int:
+        with self.lock:
+            self.started += 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            return self.started
+
+    def end(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+
 def collect(pipe: Pipeline, budget: Callable[[int], float | None] = lambda left: 1.0) -> list[Sample]:
     out: list[Sample] = []
     while (sample := pipe.next(budget)) is not None:
@@ -69,9 +90,7 @@ def test_pipeline_once_a_handshake_got_through_starts_the_next_at_the_connect():
     order: list[str] = []
 
     def take(budget_s: float) -> Sample:
-        with lock:
-            counter[0] += 1
-            i = counter[0]
+        i = numbering.start()
         if i == 3:
             third_started.set()
         connected()
@@ -81,8 +100,7 @@ def test_pipeline_once_a_handshake_got_through_starts_the_next_at_the_connect():
         waiting_for_first_byte()
         return Sample(http_status=200 + i)
 
-    lock = threading.Lock()
-    counter = [0]
+    numbering = Numbering()
     samples = collect(Pipeline(take, 4, fail_s=60.0))
     assert order == ["2 connected", "3 started"]
     assert [s.http_status for s in samples] == [201, 202, 203, 204]
@@ -92,15 +110,10 @@ def test_pipeline_overlaps_three_the_oldest_waiting_the_next_in_its_handshake_th
     # Sample 1 waits for its first byte until sample 3 has begun; sample 2 has connected
     # and stays in its handshake until then too: three in flight, never more.
     third_started = threading.Event()
-    lock = threading.Lock()
-    counter, in_flight, most = [0], [0], [0]
+    numbering = Numbering()
 
     def take(budget_s: float) -> Sample:
-        with lock:
-            counter[0] += 1
-            i = counter[0]
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
+        i = numbering.start()
         if i == 3:
             third_started.set()
         connected()
@@ -109,12 +122,11 @@ def test_pipeline_overlaps_three_the_oldest_waiting_the_next_in_its_handshake_th
         waiting_for_first_byte()
         if i == 1:
             third_started.wait(WAIT_S)       # waiting for its first byte
-        with lock:
-            in_flight[0] -= 1
+        numbering.end()
         return Sample(http_status=200 + i)
 
     samples = collect(Pipeline(take, 5, fail_s=60.0))
-    assert third_started.is_set() and most[0] == 3
+    assert third_started.is_set() and numbering.most_in_flight == 3
     assert [s.http_status for s in samples] == [201, 202, 203, 204, 205]
 
 
@@ -123,14 +135,11 @@ def test_pipeline_with_a_handshake_under_way_starts_no_second_one_behind_it():
     # a fourth must wait until sample 2 is through (at most one handshake under way).
     release = threading.Event()
     fourth_started = threading.Event()
-    lock = threading.Lock()
-    counter = [0]
+    numbering = Numbering()
     seen: list[bool] = []
 
     def take(budget_s: float) -> Sample:
-        with lock:
-            counter[0] += 1
-            i = counter[0]
+        i = numbering.start()
         if i == 4:
             fourth_started.set()
         connected()
@@ -150,14 +159,11 @@ def test_pipeline_before_any_handshake_got_through_a_connect_holds_the_next_back
     # A server that accepts and never answers: the first sample connects and stalls in
     # its handshake; the second must not start before the first is over.
     second_started = threading.Event()
-    lock = threading.Lock()
-    counter = [0]
+    numbering = Numbering()
     overlapped: list[bool] = []
 
     def take(budget_s: float) -> Sample:
-        with lock:
-            counter[0] += 1
-            i = counter[0]
+        i = numbering.start()
         if i == 2:
             second_started.set()
         connected()
