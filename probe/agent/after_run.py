@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from payprobe.agent import DEFAULT_LAST
 from payprobe.classify import describe
 from payprobe.reports.types import Report
 from payprobe.settings import Settings
-
-# payprobe.agent.ticket.DEFAULT_LAST, without importing the ticket code (a test pins them equal).
-DEFAULT_LAST = 5
 
 
 @dataclass(frozen=True)

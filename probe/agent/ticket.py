@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from payprobe.agent import export, history, saved, share, upload
+from payprobe.agent import DEFAULT_LAST, export, history, saved, share, upload
 from payprobe.engine import files, paths
 from payprobe.engine.errors import PayprobeError, UsageError
 from payprobe.engine.files import write_atomic, write_output
@@ -18,8 +18,6 @@ from payprobe.engine.secrets import redaction_salt
 from payprobe.reports import bundle, catalog
 from payprobe.reports.types import Report
 from payprobe.settings import Settings
-
-DEFAULT_LAST = 5
 
 
 def history_summaries(n: int) -> list[dict[str, Any]]:

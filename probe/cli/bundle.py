@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from payprobe.agent import saved, ticket, upload
+from payprobe.agent import DEFAULT_LAST, saved, ticket, upload
 from payprobe.cli import options
 from payprobe.cli.argtypes import int_at_least
 from payprobe.engine import files, paths
@@ -17,8 +17,8 @@ from payprobe.reports import catalog
 
 
 def configure(name: str, p: argparse.ArgumentParser) -> None:
-    p.add_argument("--last", type=int_at_least(0), default=ticket.DEFAULT_LAST, metavar="N",
-                   help=f"include the last N history summaries (default {ticket.DEFAULT_LAST})")
+    p.add_argument("--last", type=int_at_least(0), default=DEFAULT_LAST, metavar="N",
+                   help=f"include the last N history summaries (default {DEFAULT_LAST})")
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the zip (default: the data dir)")
     p.add_argument("--upload", metavar="URL", help="POST the bundle to this HTTPS URL")
     p.add_argument("--share", action="store_true", help="open Android's share menu with the bundle (Termux)")

@@ -10,7 +10,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from payprobe import host as hostmod
-from payprobe.agent import after_run
+from payprobe.agent import DEFAULT_LAST, after_run
 from payprobe.cli import options, terminal
 from payprobe.cli.argtypes import int_at_least
 from payprobe.cli.progress import make_progress
@@ -54,8 +54,8 @@ def configure(name: str, run: argparse.ArgumentParser) -> None:
                      help="with --ticket: open Android's share menu with the bundle (Termux)")
     run.add_argument("--copy", action="store_true",
                      help="with --ticket: put the ticket summary on the clipboard")
-    run.add_argument("--last", type=int_at_least(0), default=after_run.DEFAULT_LAST, metavar="N",
-                     help="with --ticket: include the last N history summaries (default 5)")
+    run.add_argument("--last", type=int_at_least(0), default=DEFAULT_LAST, metavar="N",
+                     help=f"with --ticket: include the last N history summaries (default {DEFAULT_LAST})")
     run.add_argument("--push", metavar="URL", help="push metrics to a Prometheus Pushgateway")
     run.add_argument("--trigger", default="manual", choices=TRIGGERS, help=argparse.SUPPRESS)
     run.set_defaults(handler=cmd_run)
@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 and followup.PATH not in (args.skip or [])):
             if args.trigger in followup.UNATTENDED:
                 result = followup.trace_path(Runner(settings, host, options=run_options), result,
-                                             available[followup.PATH].load(), settings.path.window_s)
+                                             available[followup.PATH], settings.path.window_s)
             elif not args.quiet:
                 err.write(f"payprobe: {catalog.ui('hint_path', lang)}\n")
     finally:
