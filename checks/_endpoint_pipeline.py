@@ -54,22 +54,22 @@ def connected() -> None:
     server has already got a sample through its handshake."""
     flight = getattr(_local, "flight", None)
     if flight is not None:
-        flight.mark("connected")
+        flight.mark(waiting=False)
 
 
 def waiting_for_first_byte() -> None:
     """Called by a sample once its request is about to be sent: the next may start."""
     flight = getattr(_local, "flight", None)
     if flight is not None:
-        flight.mark("waiting")
+        flight.mark(waiting=True)
 
 
 class _Flight:
     """One sample running in its own thread."""
 
-    def __init__(self, take: Callable[[float], Sample], budget_s: float,
-                 cond: threading.Condition) -> None:
-        self.cond = cond
+    def __init__(self, take: Callable[[float], Sample], budget_s: float, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.cond = pipeline.cond
         self.started = time.monotonic()
         self.connected = False
         self.waiting = False
@@ -90,11 +90,12 @@ class _Flight:
             self.result = result
             self.cond.notify_all()
 
-    def mark(self, what: str) -> None:
-        """The sample is ``connected``, or ``waiting`` for its first byte."""
+    def mark(self, *, waiting: bool) -> None:
+        """The sample has connected and, if ``waiting``, got through its handshake too."""
         with self.cond:
             self.connected = True
-            self.waiting = self.waiting or what == "waiting"
+            if waiting:
+                self.waiting = self.pipeline.spoken = True
             self.cond.notify_all()
 
 
@@ -109,7 +110,8 @@ class Pipeline:
         self.cond = threading.Condition()
         self.flights: deque[_Flight] = deque()
         self.exhausted = False        # the deadline left no budget for another sample
-        self.spoken = False           # a sample of this endpoint got through its handshake
+        # A sample of this endpoint got through its handshake: the server completes them.
+        self.spoken = False
 
     def _may_start(self) -> bool:
         if self.exhausted or self.started >= self.planned:
@@ -117,8 +119,6 @@ class Pipeline:
         if not self.flights:
             return True
         *older, newest = self.flights
-        # A sample that reached its first byte proves the server completes handshakes.
-        self.spoken = self.spoken or any(f.waiting for f in self.flights)
         now = time.monotonic()
         return (len(self.flights) < MAX_IN_FLIGHT and newest.result is None
                 and (newest.waiting or (newest.connected and self.spoken))
@@ -133,15 +133,13 @@ class Pipeline:
         with self.cond:
             while True:
                 if self.flights and self.flights[0].result is not None:
-                    done = self.flights.popleft()
-                    self.spoken = self.spoken or done.waiting
-                    return done.result
+                    return self.flights.popleft().result
                 if self._may_start():
                     budget_s = budget(self.planned - self.started)
                     if budget_s is None:
                         self.exhausted = True
                     else:
-                        self.flights.append(_Flight(self.take, budget_s, self.cond))
+                        self.flights.append(_Flight(self.take, budget_s, self))
                         self.started += 1
                     continue
                 if not self.flights:
