@@ -124,9 +124,11 @@ class Bench:
         print(table.text() + "\n", flush=True)
 
 
-def http_module(ca_file: str, valid: Sequence[int] = (200,), timeout: str = "10s") -> dict[str, Any]:
+def http_module(ca_file: str, valid: Sequence[int] = (200,), timeout: str = "10s",
+                family: str = "ip4") -> dict[str, Any]:
+    """A blackbox_exporter http module: HEAD over ``family`` only (no fallback to the other)."""
     return {"prober": "http", "timeout": timeout,
-            "http": {"method": "HEAD", "preferred_ip_protocol": "ip4", "ip_protocol_fallback": False,
+            "http": {"method": "HEAD", "preferred_ip_protocol": family, "ip_protocol_fallback": False,
                      "valid_status_codes": list(valid), "tls_config": {"ca_file": ca_file},
                      "no_follow_redirects": True}}
 

@@ -28,19 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.perf import _bench_lab as bl
-from tests.perf._bench_common import Bench, log
+from tests.perf._bench_common import Bench, http_module, log
 from tests.perf._bench_verdict import Runs, note_payprobe
 
 PEER_TIMEOUT_S = 5.0
 RTT_MS = 40.0
 LABEL = "IPv6 broken (dual-stack lab: IPv6 to the servers dropped, IPv4 works)"
-
-
-def _module(ca_file: str, family: str) -> dict[str, Any]:
-    return {"prober": "http", "timeout": f"{PEER_TIMEOUT_S:g}s",
-            "http": {"method": "HEAD", "preferred_ip_protocol": family, "ip_protocol_fallback": False,
-                     "valid_status_codes": [200], "tls_config": {"ca_file": ca_file},
-                     "no_follow_redirects": True}}
 
 
 def _script(net: Any, hosts: list[str]) -> Path:
@@ -74,8 +67,9 @@ def run_ipv6_broken(b: Bench) -> Runs:
         hosts = sorted(HOSTS)
         config = net.write_config(samples=5)
         script = _script(net, hosts)
-        bb = bl.Blackbox(net, {"http_ip4": _module(str(net.ca_file), "ip4"),
-                               "http_ip6": _module(str(net.ca_file), "ip6")}, port=9119)
+        bb = bl.Blackbox(net, {f"http_{family}": http_module(str(net.ca_file), timeout=f"{PEER_TIMEOUT_S:g}s",
+                                                             family=family) for family in ("ip4", "ip6")},
+                         port=9119)
         pairs = [(f"https://{h}/", m) for h in hosts for m in ("http_ip4", "http_ip6")]
         with bl.path_delay(net, [SERVER_V4], RTT_MS):
             for i in range(b.plan.verdict_runs):
