@@ -345,3 +345,28 @@ def test_entry_runs_atexit_handlers_when_something_registered_one():
     done = _entry(["--version"], before="import atexit\natexit.register(lambda: print('atexit ran'))")
     assert done.returncode == 0
     assert done.stdout.splitlines() == [f"payprobe {__version__}", "atexit ran"]
+
+
+def test_entry_when_the_reader_goes_away_exits_with_main_s_code(monkeypatch):
+    # `payprobe ... | head -c 20`: the pipe closes under the final flush. The exit is
+    # main()'s code, at once: no traceback, no "Exception ignored" at teardown.
+    class Exited(Exception):
+        pass
+
+    class GoneReader(io.StringIO):
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise Exited
+
+    exits: list[int] = []
+    monkeypatch.setattr(sys, "argv", ["payprobe", "--version"])
+    monkeypatch.setattr(sys, "stdout", GoneReader())
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    from payprobe.cli.main import entry
+
+    with pytest.raises(Exited):
+        entry()
+    assert exits == [0]

@@ -82,3 +82,29 @@ def test_a_default_run_does_not_import_importlib_metadata():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"
+
+
+def test_read_skips_an_entry_points_file_that_is_not_text(tmp_path, monkeypatch):
+    # A hostile or broken distribution on the path: bytes that are not UTF-8, lines
+    # without '=', a header never closed. Nothing from it, and nothing else is lost.
+    for name, data in (("garbage-1.0", b"\xff\xfe[payprobe.checks]\nx = \xc3(:Y\n"),
+                       ("noeq-1.0", b"[payprobe.checks]\njust words\n[unclosed\nz = z:Z\n")):
+        info = tmp_path / f"{name}.dist-info"
+        info.mkdir()
+        (info / "entry_points.txt").write_bytes(data)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    read = entrypoints.read(GROUP)
+    assert read is not None
+    assert [n for n, _ in read if n in {"x", "z"}] == ["z"]   # '[unclosed' is a line, not a header
+    assert ("endpoints", registry.BUILTINS["endpoints"]) in read   # the installed ones still found
+
+
+def test_a_plugin_naming_nothing_importable_is_an_error_result_naming_it(tmp_path, monkeypatch):
+    info = tmp_path / "bad_target-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text("[payprobe.checks]\nbroken = ::::\nmissing = no_such_mod:Check\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    available = registry.discover(load=False)
+    for name in ("broken", "missing"):
+        item = available[name].load()
+        assert item.cls is None and f"plugin {name!r}" in (item.error or "")
