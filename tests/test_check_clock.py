@@ -20,6 +20,8 @@ from payprobe.engine.registry import LoadedCheck
 from payprobe.engine.runner import Runner
 from payprobe.host import detect
 
+from tests.servers import datagrams
+
 NTP_EPOCH_DELTA = 2208988800
 
 
@@ -53,11 +55,7 @@ class FakeNtp:
         return f"127.0.0.1:{self.port}"
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, peer = self.sock.recvfrom(512)
-            except (TimeoutError, OSError):
-                continue
+        for data, peer in datagrams(self.sock, self._stop, 512):
             self.requests += 1
             if self.mode == "silent" or len(data) < 48:
                 continue

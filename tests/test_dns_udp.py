@@ -18,6 +18,7 @@ from payprobe.checks._dns_udp import udp_with_resends
 from payprobe.reports.evidence import MAX_LOST, read_places
 
 from tests.helpers import needs_ipv6_loopback
+from tests.servers import datagrams
 
 RESEND_S = 0.15
 
@@ -47,11 +48,7 @@ class ScriptedDns:
         self.sock.sendto(r.to_wire(), peer)
 
     def _loop(self) -> None:
-        while not self.stop.is_set():
-            try:
-                wire, peer = self.sock.recvfrom(4096)
-            except (TimeoutError, OSError):
-                continue
+        for wire, peer in datagrams(self.sock, self.stop, 4096):
             if self.held is not None:           # the late answer goes out after the next query
                 self._answer(*self.held)
                 self.held = None

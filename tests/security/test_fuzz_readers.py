@@ -53,6 +53,7 @@ from payprobe.reports.model import parse_report
 from payprobe.reports.render import FORMATS, render
 
 from tests.security.test_reports_from_outside import SAFE_CODE, valid_report
+from tests.servers import datagrams
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -242,11 +243,7 @@ class UdpServer:
         self._thread.start()
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                query, peer = self.sock.recvfrom(4096)
-            except (TimeoutError, OSError):
-                continue
+        for query, peer in datagrams(self.sock, self._stop, 4096):
             answer = self.respond(query)
             if answer is not None:
                 self.sock.sendto(answer, peer)

@@ -39,6 +39,7 @@ from tests.servers.streams import (
     Server,
     StreamServer,
     closed_port,
+    datagrams,
     idle_listener,
     new_ca,
     server_ctx,
@@ -47,7 +48,7 @@ from tests.servers.streams import (
 
 __all__ = [
     "READ_REQUEST_S", "Behaviour", "CheckUrlServer", "DohServer", "DotServer", "FakeDns",
-    "HttpServer", "Server", "StreamServer", "closed_port", "fake_system_resolver", "idle_listener",
+    "HttpServer", "Server", "StreamServer", "closed_port", "datagrams", "fake_system_resolver", "idle_listener",
     "install_loopback_dns", "new_ca", "server_ctx", "start", "stop_all", "write_ca_file",
 ]
 

@@ -18,7 +18,7 @@ import dns.rrset
 import pytest
 from payprobe import net
 
-from tests.servers.streams import QuietHandler, Server, StreamServer, ThreadedHttp
+from tests.servers.streams import QuietHandler, Server, StreamServer, ThreadedHttp, datagrams
 
 # ---------------------------------------------------------------- DNS
 
@@ -98,11 +98,7 @@ class FakeDns(Server):
         return r.to_wire()
 
     def _udp_loop(self) -> None:
-        while not self.stop.is_set():
-            try:
-                wire, peer = self.udp.recvfrom(65535)
-            except (TimeoutError, OSError):
-                continue
+        for wire, peer in datagrams(self.udp, self.stop):
             out = self.reply(wire, over_tcp=False)
             if out is not None:
                 with contextlib.suppress(OSError):

@@ -249,6 +249,17 @@ class CheckUrlServer(ThreadedHttp):
         self.base_url = f"http://127.0.0.1:{self.port}"
 
 
+def datagrams(sock: socket.socket, stop: threading.Event, size: int = 65535
+              ) -> Iterator[tuple[bytes, Any]]:
+    """(datagram, sender) as they arrive on ``sock`` (which has a timeout) until ``stop`` is set:
+    the receive loop of every UDP test server."""
+    while not stop.is_set():
+        try:
+            yield sock.recvfrom(size)
+        except (TimeoutError, OSError):
+            continue
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on: connection refused."""
     s = socket.socket()
