@@ -214,3 +214,84 @@ def test_run_ticket_writes_bundle_uploads_and_never_prints_the_token(
     assert TOKEN not in text
     written = Path(text.split("written to ", 1)[1].splitlines()[0])
     assert written.is_file() and flaky_server.requests[-1]["body"] == written.read_bytes()
+
+
+# ------------------------------------------------- a bare --upload: the config's [upload] url
+
+
+def _upload_config(tmp_path: Path, url: str | None) -> str:
+    path = tmp_path / "config.toml"
+    path.write_text("[upload]\n" + (f'url = "{url}"\n' if url is not None else ""), encoding="utf-8")
+    return str(path)
+
+
+def _bundle_cli(*args: str) -> tuple[int, str, str]:
+    from payprobe.cli.main import main
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["bundle", *args], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_bare_upload_posts_to_the_config_url_without_printing_the_token(
+        flaky_server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_render import sample_report
+    monkeypatch.setenv("PAYPROBE_UPLOAD_TOKEN", TOKEN)
+    monkeypatch.setattr(upload.time, "sleep", lambda s: None)
+    report = save(sample_report())
+    target = tmp_path / "t.zip"
+    code, out, err = _bundle_cli("--report", str(report), "-o", str(target), "--upload",
+                                 "--config", _upload_config(tmp_path, flaky_server.url))
+    assert code == 0, err
+    assert flaky_server.requests and flaky_server.requests[-1]["path"] == "/upload"
+    assert flaky_server.requests[-1]["body"] == target.read_bytes()
+    assert flaky_server.requests[-1]["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    assert "201" in err and TOKEN not in out + err
+
+
+def test_a_url_on_the_command_line_wins_over_the_config(
+        flaky_server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_render import sample_report
+    monkeypatch.setattr(upload.time, "sleep", lambda s: None)
+    report = save(sample_report())
+    elsewhere = _Server(fail_first=0)
+    try:
+        code, _, err = _bundle_cli("--report", str(report), "-o", str(tmp_path / "t.zip"),
+                                   "--config", _upload_config(tmp_path, elsewhere.url),
+                                   "--upload", flaky_server.url)
+        assert code == 0, err
+        assert flaky_server.requests and not elsewhere.requests
+    finally:
+        elsewhere.close()
+
+
+@pytest.mark.parametrize("command", [["bundle"], ["run", "--ticket", "--only", "device", "--quiet"]])
+def test_bare_upload_without_a_config_url_is_refused_before_any_work(
+        command: list[str], tmp_path: Path) -> None:
+    from payprobe.cli.main import main
+    from payprobe.engine import paths
+
+    from tests.test_render import sample_report
+    if command[0] == "bundle":
+        save(sample_report())
+    before = sorted(paths.reports_dir().glob("*")) if paths.reports_dir().is_dir() else []
+    err = io.StringIO()
+    code = main([*command, "-o" if command[0] == "bundle" else "--output", str(tmp_path / "out"),
+                 "--upload", "--config", _upload_config(tmp_path, None)],
+                stdout=io.StringIO(), stderr=err)
+    assert code == 64
+    assert "[upload]" in err.getvalue() and "url" in err.getvalue()
+    assert not (tmp_path / "out").exists()
+    after = sorted(paths.reports_dir().glob("*")) if paths.reports_dir().is_dir() else []
+    assert after == before, "nothing may be run, written or bundled"
+
+
+@pytest.mark.parametrize("command", [["bundle"], ["run", "--ticket", "--only", "device", "--quiet"]])
+def test_a_config_url_the_policy_refuses_stops_before_any_connection(
+        command: list[str], tmp_path: Path) -> None:
+    from payprobe.cli.main import main
+    err = io.StringIO()
+    code = main([*command, "--upload", "--config", _upload_config(tmp_path, "http://203.0.113.5/upload")],
+                stdout=io.StringIO(), stderr=err)
+    assert code == 64
+    assert "203.0.113.5" in err.getvalue() and "must be an https:// URL" in err.getvalue()
+    assert "Traceback" not in err.getvalue()

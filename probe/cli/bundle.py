@@ -20,7 +20,7 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("--last", type=int_at_least(0), default=DEFAULT_LAST, metavar="N",
                    help=f"include the last N history summaries (default {DEFAULT_LAST})")
     p.add_argument("-o", "--output", metavar="FILE", help="where to write the zip (default: the data dir)")
-    p.add_argument("--upload", metavar="URL", help="POST the bundle to this HTTPS URL")
+    options.add_upload_option(p, "POST the bundle to this HTTPS URL")
     p.add_argument("--share", action="store_true", help="open Android's share menu with the bundle (Termux)")
     p.add_argument("--copy", action="store_true", help="put the ticket summary on the clipboard")
     p.add_argument("--report", metavar="REPORT.json", help="bundle this report instead of the latest")
@@ -30,11 +30,12 @@ def configure(name: str, p: argparse.ArgumentParser) -> None:
 
 
 def cmd_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    settings = options.load_settings(args.config)
+    args.upload = options.upload_url(args.upload, settings)
     if args.upload:
         upload.check_upload_url(args.upload)   # refuse before doing any work
     if args.output:
         files.check_output_path(args.output)
-    settings = options.load_settings(args.config)
     path = Path(args.report) if args.report else saved.latest_report_path()
     if path is None:
         raise UsageError(f"no saved report in {paths.reports_dir()}: run `payprobe run` first")

@@ -49,7 +49,7 @@ def configure(name: str, run: argparse.ArgumentParser) -> None:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on the terminal")
     run.add_argument("--ticket", action="store_true",
                      help="after the run, write a support bundle (zip) and print its path")
-    run.add_argument("--upload", metavar="URL", help="with --ticket: POST the bundle to this HTTPS URL")
+    options.add_upload_option(run, "with --ticket: POST the bundle to this HTTPS URL")
     run.add_argument("--share", action="store_true",
                      help="with --ticket: open Android's share menu with the bundle (Termux)")
     run.add_argument("--copy", action="store_true",
@@ -74,13 +74,14 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # What the run is asked to do afterwards is checked before it: exit 64 now, not a warning later.
+    settings = options.load_settings(args.config)
+    args.upload = options.upload_url(args.upload, settings)
     if args.ticket or args.upload or args.push or args.share or args.copy:
         from payprobe.agent import ticket as tickets  # lazy: only with --ticket/--push
         tickets.check_before_run(ticket=args.ticket, upload_url=args.upload, push_url=args.push,
                                  share_menu=args.share, clipboard=args.copy)
     if args.output and args.output != "-":
         files.check_output_path(args.output)
-    settings = options.load_settings(args.config)
     deadline_s = args.deadline if args.deadline is not None else settings.deadline_s
     fmt = args.format or ("json" if args.output and args.output != "-" and
                           args.output.endswith(".json") else "text")
