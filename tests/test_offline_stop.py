@@ -137,14 +137,12 @@ def test_runner_when_offline_keeps_checks_that_do_not_need_the_network():
 
 
 def test_runner_when_network_check_finished_before_the_fact_keeps_its_result():
-    dns_done = threading.Event()
-
     def dns(ctx: CheckContext[Any]) -> Outcome:
-        dns_done.set()
         return Outcome(findings=[Finding("dns.resolver_unreachable", "warn", "no answer")])
 
-    res = run_checks([make("dns", dns, network=True),
-                      make("connectivity", announce(OFFLINE_TEXT, after=dns_done))])
+    # (The fact waits until the runner has taken dns's result: set from inside the
+    # check, it could overtake the result and stop a check that had already ended.)
+    res = run_after("dns", [make("dns", dns, network=True)], offline_after)
     # It was measured: its result stays (the diagnosis explains it by "offline").
     assert res["dns"].status == "warn"
     assert [f.code for f in res["dns"].findings] == ["dns.resolver_unreachable"]
@@ -447,3 +445,84 @@ def test_runner_with_real_connectivity_when_offline_skips_a_stuck_network_check(
     assert res["dns"].status == "skipped"
     assert res["dns"].summary == ("the device is offline "
                                   "(no network interface is up with an address)")
+
+
+# ------------------------------------------- an error the offline fact explains
+
+
+def fails_with(exc: BaseException) -> Callable[[CheckContext[Any]], Outcome]:
+    def run(ctx: CheckContext[Any]) -> Outcome:
+        raise exc
+    return run
+
+
+def no_name() -> socket.gaierror:
+    return socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+
+class Ended:
+    """Progress that sets an event once the runner has taken a check's result."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.event = threading.Event()
+
+    def started(self, name: str) -> None:
+        pass
+
+    def finished(self, result: Any) -> None:
+        if result.name == self.name:
+            self.event.set()
+
+
+def run_after(first: str, checks: list[LoadedCheck], then: Callable[[threading.Event], LoadedCheck]
+              ) -> dict[str, Any]:
+    """Run ``checks`` and ``then(ended)``, whose check waits until the runner has taken
+    ``first``'s result: "finished before the fact" without depending on timing."""
+    ended = Ended(first)
+    result = Runner(config.load(), detect(), progress=ended).run(
+        [*checks, then(ended.event)], deadline_s=BLOCK_S)
+    return {r.name: r for r in result.results}
+
+
+def offline_after(ended: threading.Event) -> LoadedCheck:
+    return make("connectivity", announce(OFFLINE_TEXT, after=ended))
+
+
+def online_after(ended: threading.Event) -> LoadedCheck:
+    return make("connectivity", lambda ctx: (ended.wait(BLOCK_S), Outcome(summary="online"))[1])
+
+
+def test_runner_when_network_check_errored_before_the_fact_becomes_skipped_and_keeps_the_error():
+    # The endpoints check of a real offline run: every name failed at once, before
+    # connectivity had its verdict. "error, see the dns check" next to a dns check
+    # that says "skipped: offline" sent people in a circle.
+    res = run_after("endpoints", [make("endpoints", fails_with(no_name()), network=True)], offline_after)
+    endpoints = res["endpoints"]
+    assert endpoints.status == "skipped", endpoints
+    assert endpoints.summary == f"the device is offline ({OFFLINE_TEXT})"
+    assert endpoints.error is None and endpoints.findings == []
+    [evidence] = endpoints.evidence
+    assert evidence["because"] == "device_offline"
+    assert evidence["before"]["status"] == "error"
+    assert evidence["before"]["error"] == fc.classify(no_name())
+    assert "Temporary failure in name resolution" in evidence["before"]["summary"]
+
+
+def test_runner_when_network_check_errored_and_device_online_keeps_the_error():
+    res = run_after("endpoints", [make("endpoints", fails_with(no_name()), network=True)], online_after)
+    assert res["connectivity"].summary == "online"
+    assert res["endpoints"].status == "error"
+    assert res["endpoints"].error == fc.classify(no_name())
+
+
+def test_runner_when_offline_keeps_errors_of_checks_that_do_not_need_the_network():
+    res = run_after("device", [make("device", fails_with(PermissionError(13, "denied")), network=False)],
+                    offline_after)
+    assert res["device"].status == "error" and res["device"].error == fc.PERMISSION_DENIED
+
+
+def test_runner_when_offline_keeps_an_unclassified_error_visible():
+    # Most likely a bug in the check: being offline does not explain it away.
+    res = run_after("dns", [make("dns", fails_with(KeyError("oops")), network=True)], offline_after)
+    assert res["dns"].status == "error" and res["dns"].error == fc.UNKNOWN_FAILURE

@@ -12,7 +12,12 @@ connectivity check does, once the device is certainly offline), every check
 that declares ``needs_network = True`` and is still running is stopped at once
 and reported ``skipped``, with the reason, instead of waiting out its network
 timeouts; one that has not started yet (bandwidth) is not started. A check
-that finished before the fact keeps its result: it was measured.
+that finished before the fact keeps its result (it was measured), unless that
+result is an ``error`` with a classified network failure: it could not run,
+which the fact explains, so it becomes ``skipped`` too and its evidence keeps
+the error it had. Otherwise an offline
+run's report would send people from "endpoints: error, the names did not
+resolve, see the dns check" to a dns check that says "skipped: offline".
 """
 
 from __future__ import annotations
@@ -96,11 +101,22 @@ def needs_network(check: LoadedCheck) -> bool:
     return check.cls is not None and getattr(check.cls, "needs_network", False) is True
 
 
-def offline_skip(check: LoadedCheck, reason: str, duration_s: float) -> CheckResult:
-    """The result of a network check stopped (or never started) because the device is offline."""
+def offline_skip(check: LoadedCheck, reason: str, duration_s: float,
+                 instead_of: CheckResult | None = None) -> CheckResult:
+    """The result of a network check stopped (or never started) because the device is
+    offline; ``instead_of`` is the error it ended with before the runner knew."""
+    evidence: dict[str, Any] = {"what": "skipped", "because": "device_offline"}
+    if instead_of is not None:
+        evidence["before"] = {"status": instead_of.status, "error": instead_of.error,
+                              "summary": instead_of.summary}
     return CheckResult(check.name, check.version, SKIPPED, duration_s,
-                       summary=f"the device is offline ({reason})",
-                       evidence=[{"what": "skipped", "because": "device_offline"}])
+                       summary=f"the device is offline ({reason})", evidence=[evidence])
+
+
+def _explained_by_offline(result: CheckResult) -> bool:
+    """An ``error`` the device being offline explains: a classified network failure.
+    An unclassified one (most likely a bug) stays visible as it is."""
+    return result.status == ERROR and result.error not in (None, fc.UNKNOWN_FAILURE)
 
 
 def _outcome_to_result(job: _Job, outcome: Any, duration: float) -> CheckResult:
@@ -254,7 +270,7 @@ class Runner:
                 pass
             else:
                 if event is None:
-                    self._stop_network_checks(open_jobs, results)
+                    self._stop_network_checks(pending, results)
                 elif not event[0].done:
                     self._finish(event[0], event[1], results)
                 continue
@@ -269,16 +285,22 @@ class Runner:
                         error=fc.GENERIC_TIMEOUT), results)
 
     def _stop_network_checks(self, jobs: list[_Job], results: dict[str, CheckResult]) -> None:
-        """The device is offline: stop every running check that needs the network."""
+        """The device is offline: stop every running check that needs the network, and
+        explain the errors of those that already ended (see the module's docstring)."""
         reason = self.offline_reason()
         if reason is None:
             return
         now = time.monotonic()
         for j in jobs:
-            if not j.done and needs_network(j.check):
+            if not needs_network(j.check):
+                continue
+            if not j.done:
                 assert j.ctx is not None
                 j.ctx.cancelled.set()
                 self._finish(j, offline_skip(j.check, reason, now - j.started), results)
+            elif _explained_by_offline(results[j.check.name]):
+                had = results[j.check.name]
+                self._finish(j, offline_skip(j.check, reason, had.duration_s, had), results)
 
     def _finish(self, job: _Job, result: CheckResult, results: dict[str, CheckResult]) -> None:
         job.done = True
