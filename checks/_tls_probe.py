@@ -123,11 +123,8 @@ def _old_protocol_handshake(ctx: CheckContext, p: Probe, address: str, sni: str,
     certificate anyway, on a new connection with a context that allows old versions."""
     t = p.target
     old_ctx = net.tls_context(ca_file=contexts.ca_file, verify=True, alpn=ALPN_OFFER,
-                              minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED)
-    try:
-        old_ctx.set_ciphers("ALL:@SECLEVEL=0")
-    except ssl.SSLError:
-        pass
+                              minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED,
+                              ciphers="ALL:@SECLEVEL=0")
     sock, _ = net.connect(address, t.port, timeout=phase_timeout(ctx))
     try:
         return net.tls_handshake(sock, sni or t.host, context=old_ctx, timeout=phase_timeout(ctx))

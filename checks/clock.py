@@ -56,10 +56,6 @@ def human_duration(seconds: float) -> str:
     return " ".join(parts[:2]) or "0 seconds"
 
 
-# OpenSSL's X509_V_FLAG_NO_CHECK_TIME (1.1.0+); the ssl module has no name for it.
-X509_V_FLAG_NO_CHECK_TIME = 0x200000
-
-
 def date_tls_context(ca_file: str) -> Any:
     """A verifying TLS context that does not judge certificates by the device clock.
 
@@ -68,12 +64,7 @@ def date_tls_context(ca_file: str) -> Any:
     The chain and the host name are still verified, so an interceptor cannot
     forge the Date header; only the validity period is left unchecked.
     """
-    context = net.tls_context(ca_file=ca_file)
-    try:
-        context.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
-    except (AttributeError, ValueError, OverflowError):
-        pass   # an ssl module without it: the fallback then works only with a roughly right clock
-    return context
+    return net.tls_context(ca_file=ca_file, check_time=False)
 
 
 def _failure_reasons(results: list[SourceResult]) -> list[str]:
