@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
-import os
 import selectors
 import socket
 import ssl
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-# Happy Eyeballs lives in its own module; it is part of this one's surface.
 from payprobe.happy_eyeballs import (
     HAPPY_EYEBALLS_DELAY_S,
     IPV4,
@@ -36,6 +34,9 @@ from payprobe.happy_eyeballs import (
     interleave_families,
     ip_family,
 )
+
+# Happy Eyeballs lives in its own module; it is part of this one's surface.
+from payprobe.tls_contexts import tls_context
 
 __all__ = [
     "HAPPY_EYEBALLS_DELAY_S", "IPV4", "IPV6", "STALL_S", "Attempt", "FetchResult", "HappyConnect",
@@ -146,94 +147,6 @@ def unacked_segments(sock: socket.socket) -> int | None:
     if len(info) < _TCPI_UNACKED_OFFSET + 4:
         return None
     return int(struct.unpack_from("I", info, _TCPI_UNACKED_OFFSET)[0])
-
-
-# OpenSSL's X509_V_FLAG_NO_CHECK_TIME (1.1.0+); the ssl module has no name for it.
-X509_V_FLAG_NO_CHECK_TIME = 0x200000
-# Distinct contexts a process keeps (a run asks for 3 to 5; watch mode for the same).
-_CONTEXTS_KEPT = 32
-_contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
-_contexts_lock = threading.Lock()
-
-
-def tls_context(*, ca_file: str = "", verify: bool = True, alpn: list[str] | None = None,
-                minimum_version: ssl.TLSVersion | None = None, ciphers: str | None = None,
-                check_time: bool = True) -> ssl.SSLContext:
-    """A client TLS context, shared: the same arguments give the same context while
-    the CA file it loaded stays the same.
-
-    Loading the CA store is most of a context's cost: about 20 ms of CPU for
-    Debian's 144 roots here, more on a phone, and the default DoH resolver alone
-    asked for a context for each of its 17 queries. A shared context does not
-    resume TLS sessions (Python only does when given ``session=``), so every
-    handshake stays a full one. Never change a context you got from here: ask
-    for what you need through the arguments.
-
-    ``ciphers`` is applied where OpenSSL accepts it; ``check_time=False`` skips
-    only the certificates' validity dates (the HTTP Date fallback of a device
-    whose clock is wrong).
-    """
-    key = (ca_file, verify, tuple(alpn or ()), minimum_version, ciphers, check_time,
-           _ca_stamp(ca_file) if verify else None)
-    with _contexts_lock:
-        ctx = _contexts.get(key)
-        if ctx is None:
-            ctx = _new_context(ca_file=ca_file, verify=verify, alpn=alpn,
-                               minimum_version=minimum_version, ciphers=ciphers, check_time=check_time)
-            if len(_contexts) >= _CONTEXTS_KEPT:
-                _contexts.clear()
-            _contexts[key] = ctx
-    return ctx
-
-
-def _ca_stamp(ca_file: str) -> tuple[Any, ...]:
-    """What says the CA store a context would load has changed: the file's identity,
-    size and time (a certificate added to the bundle, or a new ca_file at that path)."""
-    if ca_file:
-        paths: tuple[str | None, ...] = (ca_file,)
-    else:
-        defaults = ssl.get_default_verify_paths()
-        paths = (defaults.cafile, defaults.capath)
-    stamp: list[Any] = []
-    for path in paths:
-        try:
-            st = os.stat(path) if path else None
-        except OSError:
-            st = None
-        stamp.append(None if st is None else (path, st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(stamp)
-
-
-def _new_context(*, ca_file: str, verify: bool, alpn: list[str] | None,
-                 minimum_version: ssl.TLSVersion | None, ciphers: str | None,
-                 check_time: bool) -> ssl.SSLContext:
-    if verify:
-        ctx = ssl.create_default_context(cafile=ca_file or None)
-        if not check_time:
-            try:
-                ctx.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
-            except (AttributeError, ValueError, OverflowError):
-                pass   # an ssl module without it: such a context then judges the dates too
-    else:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        # Capture whatever the peer presents, old protocols included.
-        try:
-            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-            ctx.set_ciphers("ALL:@SECLEVEL=0")
-        except (ValueError, ssl.SSLError):
-            pass
-    if minimum_version is not None:
-        ctx.minimum_version = minimum_version
-    if ciphers is not None:
-        try:
-            ctx.set_ciphers(ciphers)
-        except ssl.SSLError:
-            pass   # not offered by this OpenSSL: the defaults stand
-    if alpn:
-        ctx.set_alpn_protocols(alpn)
-    return ctx
 
 
 def tls_wrap(sock: socket.socket, server_hostname: str, *,

@@ -1,4 +1,4 @@
-"""``net.tls_context``: one shared context per configuration (issue 15, CPU).
+"""``net.tls_context`` (payprobe.tls_contexts): one shared context per configuration (issue 15, CPU).
 
 Loading the CA store costs about 20 ms of CPU for each context (Debian's 144
 roots), and the default DoH resolver used to ask for a new one for each of its
@@ -26,6 +26,7 @@ import trustme
 from payprobe import net
 from payprobe.checks._tls_probe import ALPN_OFFER
 from payprobe.checks.clock import date_tls_context
+from payprobe.tls_contexts import X509_V_FLAG_NO_CHECK_TIME as NO_CHECK_TIME
 
 from tests.servers import StreamServer, new_ca, server_ctx, write_ca_file
 
@@ -91,8 +92,8 @@ def test_the_date_fallback_context_leaves_the_shared_one_judging_dates(tmp_path:
     date_ctx = date_tls_context(ca_file)
     shared = net.tls_context(ca_file=ca_file)
     assert date_ctx is not shared
-    assert date_ctx.verify_flags & net.X509_V_FLAG_NO_CHECK_TIME
-    assert not shared.verify_flags & net.X509_V_FLAG_NO_CHECK_TIME
+    assert date_ctx.verify_flags & NO_CHECK_TIME
+    assert not shared.verify_flags & NO_CHECK_TIME
     # The fallback still verifies the chain and the name, only not the dates...
     handshake(expired.port, date_ctx).close()
     # ...and every other caller still refuses the expired certificate.
