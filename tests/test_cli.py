@@ -289,6 +289,21 @@ def test_progress_plain_when_a_check_ends_says_its_status_in_the_report_language
     assert lines[1] == f"payprobe: tls: {'fail' if lang == 'en' else '失败'} (0.25 s)"
 
 
+@pytest.mark.parametrize("lang,line", [("en", "payprobe: endpoints: skipped, not error (0.25 s)"),
+                                       ("zh", "payprobe: endpoints: 跳过(原为出错) (0.25 s)")])
+def test_progress_plain_when_the_runner_revises_a_result_says_what_it_replaces(lang, line):
+    # An offline run: endpoints ended in an error the offline verdict then explained.
+    from payprobe.cli.progress import PlainProgress
+    out = io.StringIO()
+    progress = PlainProgress(out, lang=lang)
+    progress.finished(_result("endpoints", "error"))
+    progress.finished(_result("dns", "skipped"))
+    progress.finished(_result("endpoints", "skipped"))
+    lines = out.getvalue().splitlines()
+    assert lines[2] == line
+    assert lines[1].startswith("payprobe: dns: ") and "(" in lines[1]
+
+
 def test_progress_terminal_when_chinese_says_running_waiting_and_statuses_in_chinese():
     from payprobe.cli.progress import TerminalProgress
     out = _Tty()

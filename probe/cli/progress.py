@@ -41,14 +41,22 @@ class PlainProgress:
         self.stream = stream or sys.stderr
         self.lang = lang
         self._lock = threading.Lock()
+        self._said: dict[str, str] = {}
 
     def started(self, name: str) -> None:
         pass
 
     def finished(self, result: Any) -> None:
+        """One line per check; a second one for the same check (the runner revised its
+        result: an error the offline verdict explains) says what it replaces."""
         with self._lock:
-            self.stream.write(f"payprobe: {result.name}: {status_word(result.status, self.lang)} "
-                              f"({result.duration_s:.2f} s)\n")
+            word = status_word(result.status, self.lang)
+            was = self._said.get(result.name)
+            if was is not None and was != result.status:
+                word = catalog.ui("progress.revised", self.lang, status=word,
+                                  was=status_word(was, self.lang))
+            self._said[result.name] = result.status
+            self.stream.write(f"payprobe: {result.name}: {word} ({result.duration_s:.2f} s)\n")
             self.stream.flush()
 
     def close(self) -> None:
