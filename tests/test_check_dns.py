@@ -173,6 +173,16 @@ def test_dns_when_resolver_slow_reports_slow_for_that_resolver(monkeypatch, dns_
     out, _ = run_check(settings_for([{"name": "Slow", "address": slow.address}], slow_ms=50))
     f = finding(out, "dns.slow")
     assert f.target == "Slow" and f.data["resolver"] == "Slow" and f.data["p50_ms"] > 50
+    # Apps do not ask it: noted, not a problem (the check stays ok).
+    assert f.severity == "info" and out.resolved_status() == "ok"
+
+
+def test_dns_when_system_resolver_slow_reports_a_warning(monkeypatch, dns_server):
+    fast = dns_server({PAY: ["127.0.0.1"]})
+    fake_system_resolver(monkeypatch, {PAY: ["127.0.0.1"]}, delay_s=0.15)
+    out, _ = run_check(settings_for([{"name": "Fast", "address": fast.address}], slow_ms=50))
+    f = finding(out, "dns.slow")
+    assert f.target == "system" and f.severity == "warn" and out.resolved_status() == "warn"
 
 
 def test_dns_when_resolver_fast_enough_reports_no_slow(monkeypatch, dns_server):

@@ -8,6 +8,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 
 import dns.flags
 import dns.message
@@ -173,13 +174,16 @@ class DohServer(ThreadedHttp):
 
 
 def fake_system_resolver(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str] | BaseException],
-                         default: list[str] | BaseException | None = None) -> None:
+                         default: list[str] | BaseException | None = None, *, delay_s: float = 0.0) -> None:
     """Replace getaddrinfo (payprobe.net.resolve) with ``table``; unknown names: NXDOMAIN.
 
-    A value that is an exception is raised; ``default`` answers names not in the table.
+    A value that is an exception is raised; ``default`` answers names not in the table;
+    every lookup takes ``delay_s`` first (a slow system resolver).
     """
 
     def resolve(host: str, port: int, *, timeout: float, family: int = 0) -> list[str]:
+        if delay_s:
+            time.sleep(min(delay_s, timeout))
         value = table.get(host.lower(), default)
         if value is None:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
