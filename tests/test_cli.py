@@ -290,7 +290,7 @@ def test_progress_plain_when_a_check_ends_says_its_status_in_the_report_language
 
 
 @pytest.mark.parametrize("lang,line", [("en", "payprobe: endpoints: skipped, not error (0.25 s)"),
-                                       ("zh", "payprobe: endpoints: 跳过(原为出错) (0.25 s)")])
+                                       ("zh", "payprobe: endpoints: 跳过（原为出错） (0.25 s)")])
 def test_progress_plain_when_the_runner_revises_a_result_says_what_it_replaces(lang, line):
     # An offline run: endpoints ended in an error the offline verdict then explained.
     from payprobe.cli.progress import PlainProgress
