@@ -42,20 +42,29 @@ class Recorder:
 
 
 class Numbering:
-    """Numbers the samples as they start (1, 2, ...), and counts how many are in flight."""
+    """Numbers the samples as they start (1, 2, ...), counts how many are in flight,
+    and has an event per number, set when that sample starts."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.started = 0
         self.in_flight = 0
         self.most_in_flight = 0
+        self._events: dict[int, threading.Event] = {}
+
+    def event(self, n: int) -> threading.Event:
+        """Set once sample ``n`` has started."""
+        with self.lock:
+            return self._events.setdefault(n, threading.Event())
 
     def start(self) -> int:
         with self.lock:
             self.started += 1
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-            return self.started
+            n = self.started
+        self.event(n).set()
+        return n
 
     def end(self) -> None:
         with self.lock:
@@ -86,13 +95,12 @@ def test_pipeline_when_a_sample_never_reaches_its_first_byte_holds_the_next_back
 def test_pipeline_once_a_handshake_got_through_starts_the_next_at_the_connect():
     # Sample 1 gets through; sample 2 then only connects and waits for sample 3 to begin
     # before its handshake ends: sample 3 must start on sample 2's connect alone.
-    third_started = threading.Event()
+    numbering = Numbering()
+    third_started = numbering.event(3)
     order: list[str] = []
 
     def take(budget_s: float) -> Sample:
         i = numbering.start()
-        if i == 3:
-            third_started.set()
         connected()
         if i == 2:
             order.append("2 connected")
@@ -100,7 +108,6 @@ def test_pipeline_once_a_handshake_got_through_starts_the_next_at_the_connect():
         waiting_for_first_byte()
         return Sample(http_status=200 + i)
 
-    numbering = Numbering()
     samples = collect(Pipeline(take, 4, fail_s=60.0))
     assert order == ["2 connected", "3 started"]
     assert [s.http_status for s in samples] == [201, 202, 203, 204]
@@ -109,13 +116,11 @@ def test_pipeline_once_a_handshake_got_through_starts_the_next_at_the_connect():
 def test_pipeline_overlaps_three_the_oldest_waiting_the_next_in_its_handshake_the_newest_connecting():
     # Sample 1 waits for its first byte until sample 3 has begun; sample 2 has connected
     # and stays in its handshake until then too: three in flight, never more.
-    third_started = threading.Event()
     numbering = Numbering()
+    third_started = numbering.event(3)
 
     def take(budget_s: float) -> Sample:
         i = numbering.start()
-        if i == 3:
-            third_started.set()
         connected()
         if i == 2:
             third_started.wait(WAIT_S)       # still in its handshake
@@ -134,14 +139,12 @@ def test_pipeline_with_a_handshake_under_way_starts_no_second_one_behind_it():
     # Sample 2 is in its handshake (connected, not yet waiting); sample 3 has connected:
     # a fourth must wait until sample 2 is through (at most one handshake under way).
     release = threading.Event()
-    fourth_started = threading.Event()
     numbering = Numbering()
+    fourth_started = numbering.event(4)
     seen: list[bool] = []
 
     def take(budget_s: float) -> Sample:
         i = numbering.start()
-        if i == 4:
-            fourth_started.set()
         connected()
         if i == 2:
             release.wait(WAIT_S)
@@ -158,14 +161,12 @@ def test_pipeline_with_a_handshake_under_way_starts_no_second_one_behind_it():
 def test_pipeline_before_any_handshake_got_through_a_connect_holds_the_next_back():
     # A server that accepts and never answers: the first sample connects and stalls in
     # its handshake; the second must not start before the first is over.
-    second_started = threading.Event()
     numbering = Numbering()
+    second_started = numbering.event(2)
     overlapped: list[bool] = []
 
     def take(budget_s: float) -> Sample:
         i = numbering.start()
-        if i == 2:
-            second_started.set()
         connected()
         if i == 1:
             overlapped.append(second_started.wait(0.2))
