@@ -26,6 +26,7 @@ from payprobe import net
 from payprobe.api import CheckCancelled, CheckContext
 from payprobe.checks import _certs, _mtu
 from payprobe.checks._tls_targets import Probe, Target
+from payprobe.tls_contexts import WEAK_CIPHERS
 
 ALPN_OFFER = ["h2", "http/1.1"]
 # Per-phase cap; ctx.timeout() lowers it further near the deadline.
@@ -124,7 +125,7 @@ def _old_protocol_handshake(ctx: CheckContext, p: Probe, address: str, sni: str,
     t = p.target
     old_ctx = net.tls_context(ca_file=contexts.ca_file, verify=True, alpn=ALPN_OFFER,
                               minimum_version=ssl.TLSVersion.MINIMUM_SUPPORTED,
-                              ciphers="ALL:@SECLEVEL=0")
+                              ciphers=WEAK_CIPHERS)
     sock, _ = net.connect(address, t.port, timeout=phase_timeout(ctx))
     try:
         return net.tls_handshake(sock, sni or t.host, context=old_ctx, timeout=phase_timeout(ctx))

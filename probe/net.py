@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+# Happy Eyeballs and the TLS contexts live in their own modules; they are part of this one's surface.
 from payprobe.happy_eyeballs import (
     HAPPY_EYEBALLS_DELAY_S,
     IPV4,
@@ -34,8 +35,6 @@ from payprobe.happy_eyeballs import (
     interleave_families,
     ip_family,
 )
-
-# Happy Eyeballs lives in its own module; it is part of this one's surface.
 from payprobe.tls_contexts import tls_context
 
 __all__ = [

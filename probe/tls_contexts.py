@@ -19,6 +19,8 @@ from typing import Any
 
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME (1.1.0+); the ssl module has no name for it.
 X509_V_FLAG_NO_CHECK_TIME = 0x200000
+# Every cipher OpenSSL has, old ones included: to see what a server presents, never to trust it.
+WEAK_CIPHERS = "ALL:@SECLEVEL=0"
 # Distinct contexts a process keeps (a run asks for 3 to 5; watch mode for the same).
 _CONTEXTS_KEPT = 32
 _contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
@@ -80,18 +82,15 @@ def _new_context(*, ca_file: str, verify: bool, alpn: list[str] | None,
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         # Capture whatever the peer presents, old protocols included.
-        try:
-            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-            ctx.set_ciphers("ALL:@SECLEVEL=0")
-        except (ValueError, ssl.SSLError):
-            pass
-    if minimum_version is not None:
-        ctx.minimum_version = minimum_version
-    if ciphers is not None:
-        try:
+        minimum_version = minimum_version or ssl.TLSVersion.MINIMUM_SUPPORTED
+        ciphers = ciphers or WEAK_CIPHERS
+    try:
+        if minimum_version is not None:
+            ctx.minimum_version = minimum_version
+        if ciphers is not None:
             ctx.set_ciphers(ciphers)
-        except ssl.SSLError:
-            pass   # not offered by this OpenSSL: the defaults stand
+    except (ValueError, ssl.SSLError):
+        pass   # not offered by this OpenSSL: its defaults stand
     if alpn:
         ctx.set_alpn_protocols(alpn)
     return ctx

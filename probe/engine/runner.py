@@ -15,9 +15,9 @@ timeouts; one that has not started yet (bandwidth) is not started. A check
 that finished before the fact keeps its result (it was measured), unless that
 result is an ``error`` with a classified network failure: it could not run,
 which the fact explains, so it becomes ``skipped`` too and its evidence keeps
-the error it had. Otherwise an offline
-run's report would send people from "endpoints: error, the names did not
-resolve, see the dns check" to a dns check that says "skipped: offline".
+the error it had. Otherwise an offline run's report would send people from
+"endpoints: error, the names did not resolve, see the dns check" to a dns
+check that says "skipped: offline".
 """
 
 from __future__ import annotations
