@@ -171,3 +171,21 @@ def test_threads_asking_at_once_share_one_context(tmp_path: Path) -> None:
     for t in threads:
         t.join(10)
     assert len(got) == 8 and len({id(c) for c in got}) == 1
+
+
+def test_a_system_ca_store_that_is_missing_or_unreadable_still_gives_a_context(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A phone (Termux) or a container: the CA paths OpenSSL was built with may not
+    # exist. The key must not fail on them; the context then trusts nothing extra,
+    # and a later store that appears there gives a new context.
+    from payprobe import tls_contexts
+
+    bundle = tmp_path / "cert.pem"
+    paths = ssl.DefaultVerifyPaths(str(bundle), str(tmp_path / "certs"), "SSL_CERT_FILE", str(bundle),
+                                   "SSL_CERT_DIR", str(tmp_path / "certs"))
+    monkeypatch.setattr(tls_contexts.ssl, "get_default_verify_paths", lambda: paths)
+    without = net.tls_context(alpn=["payprobe-test"])
+    assert net.tls_context(alpn=["payprobe-test"]) is without
+    write_ca = new_ca()
+    write_ca.cert_pem.write_to_path(str(bundle))
+    assert net.tls_context(alpn=["payprobe-test"]) is not without
